@@ -1,0 +1,39 @@
+# Two commands for a newcomer: `make demo` and `make test`. Each creates .venv when missing,
+# installs torch==2.13.0 FIRST (an unpinned torch pulls several GB of CUDA wheels), then the
+# package with the extras it needs. Stamps make a second run install nothing.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+TORCH := torch==2.13.0
+DATA ?= ../shared/data
+
+.PHONY: demo test lint docs bench clean
+
+$(VENV)/.torch:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet $(TORCH)
+	touch $@
+
+$(VENV)/.installed-%: pyproject.toml $(VENV)/.torch
+	$(PIP) install --quiet -e ".[$*]"
+	touch $@
+
+demo: $(VENV)/.installed-plot
+	$(PY) -m sklpriv demo --out sklpriv-demo
+
+test: $(VENV)/.installed-dev
+	$(PY) -m pytest -q
+
+lint: $(VENV)/.installed-dev
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check sklpriv tests
+
+docs: $(VENV)/.installed-docs
+	$(PY) -m sphinx -b html docs docs/_build/html
+
+bench: $(VENV)/.installed-bench
+	$(PY) -m sklpriv bench --data $(DATA)
+
+clean:
+	rm -rf $(VENV) sklpriv-demo docs/_build

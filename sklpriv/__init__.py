@@ -1,0 +1,8 @@
+"""sklpriv: scikit-learn estimators for private, explainable and temporal machine learning.
+
+Every public estimator is re-exported here, e.g. ``from sklpriv import DPSATClassifier``.
+"""
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__"]

@@ -1,0 +1,90 @@
+"""``sklpriv demo``: every estimator on data shipped with sklearn/sktime or generated.
+
+Each estimator contributes one *section*: a function ``section(out_dir) -> DemoResult``
+registered in :data:`SECTIONS`. The runner prints a progress line per section, one results
+table, and writes the figures plus ``report.md`` into the output folder.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class DemoResult:
+    """What a demo section reports: table rows, figures and a paragraph for the report."""
+
+    rows: list[dict] = field(default_factory=list)  # keys: estimator, data, metric, value
+    figures: list[str] = field(default_factory=list)  # file names inside out_dir
+    text: str = ""
+
+
+# (title, function) in the order they run; each estimator issue appends its section.
+SECTIONS: list[tuple[str, Callable[[Path], DemoResult]]] = []
+
+
+def _format_table(rows: list[dict]) -> str:
+    cols = ["estimator", "data", "metric", "value", "baseline", "baseline value", "seconds"]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for r in rows:
+        cells = []
+        for c in cols:
+            v = r.get(c, "")
+            cells.append(f"{v:.4g}" if isinstance(v, float) else str(v))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def run_demo(out: str | Path = "sklpriv-demo", sections=None, stream=print) -> int:
+    """Run every demo section, print one table, write figures and ``report.md``.
+
+    Parameters
+    ----------
+    out : str or Path, default="sklpriv-demo"
+        Output folder (created).
+    sections : list of (title, callable) or None
+        Sections to run; ``None`` runs :data:`SECTIONS`.
+    stream : callable, default=print
+        Where progress lines and the table go.
+
+    Returns
+    -------
+    status : int
+        0 when every section ran, 1 otherwise.
+    """
+    sections = SECTIONS if sections is None else sections
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    if not sections:
+        stream("sklpriv demo: no estimators implemented yet, nothing to run.")
+        (out / "report.md").write_text("# sklpriv demo\n\nNo estimators implemented yet.\n")
+        return 0
+    rows: list[dict] = []
+    parts = ["# sklpriv demo\n"]
+    status = 0
+    for i, (title, fn) in enumerate(sections, 1):
+        stream(f"[{i}/{len(sections)}] {title} ...")
+        t0 = time.perf_counter()
+        try:
+            res = fn(out)
+        except Exception as exc:  # keep going: one failing section must not hide the others
+            status = 1
+            stream(f"[{i}/{len(sections)}] {title} FAILED: {exc!r}")
+            parts.append(f"## {title}\n\nFAILED: `{exc!r}`\n")
+            continue
+        secs = time.perf_counter() - t0
+        for r in res.rows:
+            r.setdefault("seconds", round(secs, 1))
+        rows.extend(res.rows)
+        stream(f"[{i}/{len(sections)}] {title} done in {secs:.1f} s")
+        parts.append(f"## {title}\n\n{res.text}\n")
+        parts.extend(f"![{f}]({f})\n" for f in res.figures)
+    table = _format_table(rows)
+    stream("\n" + table)
+    parts.insert(1, "## Results\n\n" + table + "\n")
+    (out / "report.md").write_text("\n".join(parts))
+    stream(f"\nreport: {out / 'report.md'}")
+    return status

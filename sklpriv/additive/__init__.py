@@ -1,0 +1,3 @@
+"""Neural additive models."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Clustering estimators."""
+
+__all__: list[str] = []

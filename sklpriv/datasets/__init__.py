@@ -1,0 +1,3 @@
+"""Data set generators and loaders (nothing downloads)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Forecasters (sktime API)."""
+
+__all__: list[str] = []

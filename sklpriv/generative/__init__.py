@@ -1,0 +1,3 @@
+"""Generative models for time series."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Metrics for generated time series."""
+
+__all__: list[str] = []

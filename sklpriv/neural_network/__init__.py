@@ -1,0 +1,3 @@
+"""Differentially private neural network estimators."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Optimisers (SAM, DP-SAT)."""
+
+__all__: list[str] = []

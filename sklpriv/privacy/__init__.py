@@ -1,0 +1,3 @@
+"""Privacy accounting, warnings and mechanisms."""
+
+__all__: list[str] = []

@@ -1,0 +1,23 @@
+"""Shared helpers: estimator discovery, torch seeding and tensor conversion."""
+
+from ._discovery import all_estimators
+from ._torch import (
+    check_torch_seed,
+    get_device,
+    to_numpy,
+    to_tensor,
+    torch_generator,
+    torch_rng,
+    torch_threads,
+)
+
+__all__ = [
+    "all_estimators",
+    "check_torch_seed",
+    "get_device",
+    "to_numpy",
+    "to_tensor",
+    "torch_generator",
+    "torch_rng",
+    "torch_threads",
+]

@@ -1,0 +1,58 @@
+"""Every public estimator through scikit-learn's or sktime's own conformance checks.
+
+Expected failures are listed in ONE place, ``EXPECTED_FAILED_CHECKS``, each with a reason.
+Fast settings for the checks live in ``CHECK_PARAMS`` (tiny epochs), one entry per class.
+"""
+
+import pytest
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import sklpriv
+from sklpriv.utils import all_estimators
+
+# class name -> constructor kwargs that keep the checks fast on 2 CPU cores
+CHECK_PARAMS: dict[str, dict] = {}
+
+# class name -> {check name: reason}; the only place where a check may be skipped
+EXPECTED_FAILED_CHECKS: dict[str, dict[str, str]] = {}
+
+FORECASTERS = [cls for _, cls in all_estimators(type_filter="forecaster")]
+SKLEARN_ESTIMATORS = [cls for _, cls in all_estimators() if cls not in FORECASTERS]
+
+
+def _instances():
+    return [cls(**CHECK_PARAMS.get(cls.__name__, {})) for cls in SKLEARN_ESTIMATORS]
+
+
+def _expected_failed(est):
+    return EXPECTED_FAILED_CHECKS.get(type(est).__name__, {})
+
+
+@parametrize_with_checks(_instances(), expected_failed_checks=_expected_failed)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.parametrize("forecaster", FORECASTERS, ids=lambda c: c.__name__)
+def test_sktime_compatible(forecaster):
+    from sktime.utils.estimator_checks import check_estimator
+
+    check_estimator(
+        forecaster,
+        raise_exceptions=True,
+        tests_to_exclude=list(EXPECTED_FAILED_CHECKS.get(forecaster.__name__, {})),
+    )
+
+
+def test_no_estimator_left_out():
+    """Every estimator exported by sklpriv is discovered and goes through a harness."""
+    exported = {name for name in sklpriv.__all__ if isinstance(getattr(sklpriv, name), type)}
+    discovered = {name for name, _ in all_estimators()}
+    assert exported <= discovered, f"exported but not discovered: {exported - discovered}"
+    harnessed = {c.__name__ for c in SKLEARN_ESTIMATORS + FORECASTERS}
+    assert discovered == harnessed
+    # every skip names a real estimator and gives a reason
+    for name, checks in EXPECTED_FAILED_CHECKS.items():
+        assert name in discovered, name
+        assert all(reason.strip() for reason in checks.values()), name
+    assert set(CHECK_PARAMS) <= discovered
