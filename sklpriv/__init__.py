@@ -5,4 +5,6 @@ Every public estimator is re-exported here, e.g. ``from sklpriv import DPSATClas
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+from .cluster import DPMorseClustering  # noqa: E402
+
+__all__ = ["DPMorseClustering", "__version__"]

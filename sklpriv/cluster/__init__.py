@@ -1,3 +1,5 @@
 """Clustering estimators."""
 
-__all__: list[str] = []
+from ._dp_morse import DPMorseClustering
+
+__all__ = ["DPMorseClustering"]

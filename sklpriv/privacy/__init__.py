@@ -1,3 +1,6 @@
 """Privacy accounting, warnings and mechanisms."""
 
-__all__: list[str] = []
+from ._accounting import dp_to_zcdp, gaussian_sigma, zcdp_to_dp
+from ._warnings import PrivacyLeakWarning
+
+__all__ = ["PrivacyLeakWarning", "dp_to_zcdp", "gaussian_sigma", "zcdp_to_dp"]
