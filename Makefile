@@ -27,7 +27,7 @@ test: $(VENV)/.installed-dev
 
 lint: $(VENV)/.installed-dev
 	$(PY) -m ruff check .
-	$(PY) -m ruff format --check sklpriv tests
+	$(PY) -m ruff format --check sklpriv tests benchmarks examples
 
 docs: $(VENV)/.installed-docs
 	$(PY) -m sphinx -b html docs docs/_build/html

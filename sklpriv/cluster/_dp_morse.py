@@ -254,6 +254,8 @@ class DPMorseClustering(ClusterMixin, BaseEstimator):
         whether the level sweep used it.
     merge_level_ : float
         Density level of the sweep at which the clusters were formed.
+    n_iter_ : int
+        EM iterations run (always ``max_iter``: the budget is spent on all of them).
     n_subclusters_ : int
         Sub-clusters that survived (noisy count above three noise standard deviations).
     epsilon_, delta_ : float
@@ -387,6 +389,7 @@ class DPMorseClustering(ClusterMixin, BaseEstimator):
         self.epsilon_ = zcdp_to_dp(self.rho_, self.delta, method=self.accountant)
         self.delta_ = float(self.delta)
         self.noise_scale_ = sigma
+        self.n_iter_ = self.max_iter  # DP EM runs all its (budgeted) iterations
 
         keep = counts > max(3.0 * sigma, 0.5)
         if not keep.any():
@@ -462,6 +465,7 @@ class DPMorseClustering(ClusterMixin, BaseEstimator):
         -------
         labels : ndarray of shape (n_samples,)
         """
+        check_is_fitted(self)
         return self.subcluster_labels_[self.predict_subcluster(X)]
 
     def fit_predict(self, X, y=None):
