@@ -1,3 +1,5 @@
 """Differentially private neural network estimators."""
 
-__all__: list[str] = []
+from ._dpsat import DPSATClassifier, DPSATRegressor
+
+__all__ = ["DPSATClassifier", "DPSATRegressor"]

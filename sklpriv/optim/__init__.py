@@ -1,3 +1,6 @@
-"""Optimisers (SAM, DP-SAT)."""
+"""Optimisers: SAM (non-private) and DP-SAT (an opacus ``DPOptimizer``)."""
 
-__all__: list[str] = []
+from ._dpsat import DPSATOptimizer
+from ._sam import SAM
+
+__all__ = ["SAM", "DPSATOptimizer"]

@@ -12,10 +12,15 @@ A Gaussian mechanism with L2 sensitivity ``Delta`` and noise ``sigma`` is
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
-from opacus.accountants.analysis.rdp import get_privacy_spent
+from opacus.accountants import RDPAccountant
+from opacus.accountants.analysis.rdp import compute_rdp, get_privacy_spent
+from opacus.accountants.utils import get_noise_multiplier
+
+_OPACUS_ALPHAS = list(RDPAccountant.DEFAULT_ALPHAS)
 
 # wide grid of RDP orders: tight for small rho (large optimal order) and large rho alike
 _ORDERS = np.concatenate([np.linspace(1.01, 10.0, 300), np.geomspace(10.0, 1e5, 600)[1:]])
@@ -143,3 +148,88 @@ def gaussian_sigma(sensitivity: float, rho: float) -> float:
     if rho <= 0:
         raise ValueError(f"rho must be > 0; got {rho}.")
     return sensitivity / math.sqrt(2.0 * rho)
+
+
+@functools.lru_cache(maxsize=512)
+def _rdp_per_step(noise_multiplier: float, sample_rate: float) -> np.ndarray:
+    rdp = compute_rdp(
+        q=sample_rate, noise_multiplier=noise_multiplier, steps=1, orders=_OPACUS_ALPHAS
+    )
+    return np.asarray(rdp, dtype=float)
+
+
+def epsilon_spent(accountant, delta: float) -> float:
+    """Epsilon spent so far by an opacus accountant.
+
+    RDP histories are evaluated exactly as opacus' ``RDPAccountant`` does (same orders,
+    same conversion), with the per-step RDP cached: RDP is linear in the number of steps,
+    so reporting epsilon every epoch costs nothing. Other accountants are asked directly.
+
+    Parameters
+    ----------
+    accountant : opacus.accountants.IAccountant
+        The accountant, with its ``history`` of ``(noise_multiplier, sample_rate, steps)``.
+    delta : float
+        Target delta.
+
+    Returns
+    -------
+    epsilon : float
+
+    Examples
+    --------
+    >>> from opacus.accountants import RDPAccountant
+    >>> from sklpriv.privacy import epsilon_spent
+    >>> acc = RDPAccountant()
+    >>> acc.history = [(1.0, 0.01, 1000)]
+    >>> bool(abs(epsilon_spent(acc, 1e-5) - acc.get_epsilon(1e-5)) < 1e-9)
+    True
+    """
+    if not isinstance(accountant, RDPAccountant):
+        return float(accountant.get_epsilon(delta=delta))
+    if not accountant.history:
+        return 0.0
+    rdp = sum(_rdp_per_step(float(s), float(q)) * n for s, q, n in accountant.history)
+    eps, _ = get_privacy_spent(orders=_OPACUS_ALPHAS, rdp=rdp, delta=delta)
+    return float(eps)
+
+
+@functools.lru_cache(maxsize=256)
+def noise_multiplier_for(
+    epsilon: float, delta: float, sample_rate: float, epochs: int, accountant: str = "rdp"
+) -> float:
+    """Smallest noise multiplier spending at most ``epsilon`` (opacus' search, cached).
+
+    The search and its tolerance (0.01 in epsilon) are opacus' ``get_noise_multiplier``;
+    with ``sample_rate = 1 / ceil(N / B)`` it reproduces the DP-SAT paper's sigmas bit for
+    bit. Cached because grid searches and cross-validation ask the same question often.
+
+    Parameters
+    ----------
+    epsilon, delta : float
+        Target budget.
+    sample_rate : float
+        Poisson sampling rate.
+    epochs : int
+        Number of epochs (steps = ``int(epochs / sample_rate)``).
+    accountant : {"rdp", "prv", "gdp"}, default="rdp"
+
+    Returns
+    -------
+    noise_multiplier : float
+
+    Examples
+    --------
+    >>> from sklpriv.privacy import noise_multiplier_for
+    >>> round(noise_multiplier_for(3.0, 1e-5, 1 / 25, 30), 4)
+    1.8408
+    """
+    return float(
+        get_noise_multiplier(
+            target_epsilon=epsilon,
+            target_delta=delta,
+            sample_rate=sample_rate,
+            epochs=epochs,
+            accountant=accountant,
+        )
+    )
