@@ -17,10 +17,20 @@ CHECK_PARAMS: dict[str, dict] = {
     # and bounds given so no PrivacyLeakWarning is raised on every check
     "DPMorseClustering": {"epsilon": np.inf, "bounds": (-4.0, 4.0), "random_state": 0},
     # a fixed noise multiplier skips the calibration search; epsilon_ is still reported
-    "DPSATClassifier": {"noise_multiplier": 0.5, "max_epochs": 20, "batch_size": 32,
-                        "lr": 0.1, "random_state": 0},
-    "DPSATRegressor": {"noise_multiplier": 0.5, "max_epochs": 20, "batch_size": 32,
-                       "lr": 0.1, "random_state": 0},
+    "DPSATClassifier": {
+        "noise_multiplier": 0.5,
+        "max_epochs": 20,
+        "batch_size": 32,
+        "lr": 0.1,
+        "random_state": 0,
+    },
+    "DPSATRegressor": {
+        "noise_multiplier": 0.5,
+        "max_epochs": 20,
+        "batch_size": 32,
+        "lr": 0.1,
+        "random_state": 0,
+    },
 }
 
 # class name -> {check name: reason}; the only place where a check may be skipped

@@ -245,3 +245,13 @@ def test_verbose_progress(digits, capsys):
     DPSATClassifier(verbose=1, random_state=0, **FAST).fit(X, y)
     err = capsys.readouterr().err
     assert "eps=" in err and "loss=" in err
+
+
+def test_demo_section(tmp_path):
+    pytest.importorskip("matplotlib")
+    from sklpriv._demo import demo_dpsat
+
+    res = demo_dpsat(tmp_path)
+    row = res.rows[0]
+    assert row["value"] > 0.8 and row["baseline value"] > 0.8
+    assert (tmp_path / res.figures[0]).exists()
