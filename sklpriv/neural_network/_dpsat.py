@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import functools
 import math
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -160,6 +161,14 @@ class _BaseDPSAT(BaseEstimator):
 
     # ---- training -------------------------------------------------------------------------
     def _fit(self, X, y, epochs: int, reset: bool):
+        with warnings.catch_warnings():
+            # opacus' hooks fire on module outputs since inputs need no grad (harmless);
+            # its RDP search notes when the best order is the largest one it tries
+            warnings.filterwarnings("ignore", message="Full backward hook is firing")
+            warnings.filterwarnings("ignore", message="Optimal order is the largest alpha")
+            return self._fit_unfiltered(X, y, epochs, reset)
+
+    def _fit_unfiltered(self, X, y, epochs: int, reset: bool):
         if reset:
             self._rng = check_random_state(self.random_state)
             self._calibrate(X.shape[0])
@@ -249,13 +258,13 @@ class _BaseDPSAT(BaseEstimator):
         for i, (xc, yc) in enumerate(chunks):
             if perturb is not None:
                 perturb()
-            out = gsm(xc)
-            loss = self._loss(out, yc)
-            (loss * len(xc) / max(len(xc), 1)).backward() if len(xc) else None
-            if len(xc) == 0:  # empty Poisson batch: zero per-sample grads, noise still added
+            if len(xc):
+                loss = self._loss(gsm(xc), yc)
+                loss.backward()
+                loss_sum += float(loss.detach()) * len(xc)
+            else:  # empty Poisson batch: no per-sample gradient, the noise is still added
                 for p in opt.params:
                     p.grad_sample = torch.zeros((0, *p.shape), dtype=p.dtype)
-            loss_sum += float(loss.detach()) * len(xc) if len(xc) else 0.0
             if i < len(chunks) - 1:
                 opt.signal_skip_step(do_skip=True)
                 final()
