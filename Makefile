@@ -30,7 +30,7 @@ lint: $(VENV)/.installed-dev
 	$(PY) -m ruff format --check sklpriv tests benchmarks examples
 
 docs: $(VENV)/.installed-docs
-	$(PY) -m sphinx -b html docs docs/_build/html
+	MPLBACKEND=Agg $(PY) -m sphinx -b html docs docs/_build/html
 
 bench: $(VENV)/.installed-bench
 	$(PY) -m sklpriv bench --data $(DATA)

@@ -237,13 +237,13 @@ class DPMorseClustering(ClusterMixin, BaseEstimator):
     ----------
     labels_ : ndarray of shape (n_samples,)
         Cluster of each training sample (by :meth:`predict`).
-    subcluster_means_ : ndarray of shape (n_subclusters_, n_features)
+    subcluster_means_ : ndarray of shape (n_subclusters, n_features)
         Privatized sub-cluster means, in the data's units.
-    subcluster_covariances_ : ndarray of shape (n_subclusters_, n_features, n_features)
+    subcluster_covariances_ : ndarray of shape (n_subclusters, n_features, n_features)
         Privatized sub-cluster covariances, in the data's units.
-    subcluster_weights_ : ndarray of shape (n_subclusters_,)
+    subcluster_weights_ : ndarray of shape (n_subclusters,)
         Privatized mixture weights.
-    subcluster_labels_ : ndarray of shape (n_subclusters_,)
+    subcluster_labels_ : ndarray of shape (n_subclusters,)
         Cluster of each sub-cluster.
     peaks_ : ndarray of shape (n_peaks, n_features)
         Local maxima of the privatized density (data units).
@@ -267,7 +267,7 @@ class DPMorseClustering(ClusterMixin, BaseEstimator):
     bounds_ : tuple of ndarray
         The bounds used.
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Defined only when X has string feature names.
 
     See Also

@@ -398,7 +398,7 @@ class DPSATClassifier(ClassifierMixin, _BaseDPSAT):
     ----------
     classes_ : ndarray of shape (n_classes,)
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Defined only when X has string feature names.
     module_ : torch.nn.Module
         The trained network.

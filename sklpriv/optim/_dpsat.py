@@ -70,6 +70,7 @@ class DPSATOptimizer(DPOptimizer):
         direction: str = "gradient",
         **kwargs,
     ):
+        """Wrap ``optimizer``; see the class docstring for the parameters."""
         if rho < 0:
             raise ValueError(f"rho must be >= 0; got {rho}.")
         if direction not in _DIRECTIONS:
