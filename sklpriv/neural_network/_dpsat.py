@@ -186,7 +186,7 @@ class _BaseDPSAT(BaseEstimator):
             base,
             noise_multiplier=self.noise_multiplier_,
             max_grad_norm=self.max_grad_norm,
-            expected_batch_size=max(1, round(self.sample_rate_ * X.shape[0])),
+            expected_batch_size=max(1, int(self.sample_rate_ * X.shape[0])),  # as opacus
             rho=self.rho if self.method != "dpsgd" else 0.0,
             direction=_DIRECTION[self.method],
             generator=torch_generator(self._rng),
