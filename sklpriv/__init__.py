@@ -5,7 +5,15 @@ Every public estimator is re-exported here, e.g. ``from sklpriv import DPSATClas
 
 __version__ = "0.1.0"
 
+from .additive import BayesNAMClassifier, BayesNAMRegressor  # noqa: E402
 from .cluster import DPMorseClustering  # noqa: E402
 from .neural_network import DPSATClassifier, DPSATRegressor  # noqa: E402
 
-__all__ = ["DPMorseClustering", "DPSATClassifier", "DPSATRegressor", "__version__"]
+__all__ = [
+    "BayesNAMClassifier",
+    "BayesNAMRegressor",
+    "DPMorseClustering",
+    "DPSATClassifier",
+    "DPSATRegressor",
+    "__version__",
+]

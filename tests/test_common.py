@@ -24,6 +24,22 @@ CHECK_PARAMS: dict[str, dict] = {
         "lr": 0.1,
         "random_state": 0,
     },
+    "BayesNAMRegressor": {
+        "hidden_sizes": (8,),
+        "max_epochs": 30,
+        "n_posterior_samples": 5,
+        "batch_size": 32,
+        "lr": 0.05,
+        "random_state": 0,
+    },
+    "BayesNAMClassifier": {
+        "hidden_sizes": (8,),
+        "max_epochs": 30,
+        "n_posterior_samples": 5,
+        "batch_size": 32,
+        "lr": 0.05,
+        "random_state": 0,
+    },
     "DPSATRegressor": {
         "noise_multiplier": 0.5,
         "max_epochs": 20,

@@ -1,3 +1,6 @@
-"""Neural additive models."""
+"""Neural additive models with Bayesian feature subnetworks."""
 
-__all__: list[str] = []
+from ._bayes_nam import BayesNAMClassifier, BayesNAMRegressor
+from ._plot import ShapeFunctionDisplay
+
+__all__ = ["BayesNAMClassifier", "BayesNAMRegressor", "ShapeFunctionDisplay"]

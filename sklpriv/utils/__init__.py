@@ -10,6 +10,7 @@ from ._torch import (
     torch_rng,
     torch_threads,
 )
+from ._training import train_module
 
 __all__ = [
     "all_estimators",
@@ -20,4 +21,5 @@ __all__ = [
     "torch_generator",
     "torch_rng",
     "torch_threads",
+    "train_module",
 ]

@@ -1,0 +1,628 @@
+"""BayesNAMRegressor and BayesNAMClassifier: additive models whose explanations carry
+their own uncertainty.
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Integral, Real
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ..utils import check_torch_seed, to_numpy, to_tensor, torch_rng, train_module
+from ._layers import FeatureNets
+
+_N_REFERENCE = 1000  # training rows kept to centre the shape functions and draw the rug
+
+
+class _BaseBayesNAM(BaseEstimator):
+    _parameter_constraints: dict = {
+        "hidden_sizes": [tuple, list],
+        "activation": [StrOptions({"relu", "exu"})],
+        "prior_sigma": [Interval(Real, 0, None, closed="neither"), None],
+        "kl_weight": [Interval(Real, 0, None, closed="left")],
+        "feature_dropout": [Interval(Real, 0, 1, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "n_posterior_samples": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "patience": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        *,
+        hidden_sizes=(64, 64, 32),
+        activation: str = "relu",
+        prior_sigma: float | None = 1.0,
+        kl_weight: float = 1.0,
+        feature_dropout: float = 0.1,
+        dropout: float = 0.0,
+        n_posterior_samples: int = 30,
+        lr: float = 1e-2,
+        batch_size: int = 256,
+        max_epochs: int = 100,
+        early_stopping: bool = True,
+        validation_fraction: float = 0.1,
+        patience: int = 10,
+        random_state=None,
+        verbose: int = 0,
+    ):
+        self.hidden_sizes = hidden_sizes
+        self.activation = activation
+        self.prior_sigma = prior_sigma
+        self.kl_weight = kl_weight
+        self.feature_dropout = feature_dropout
+        self.dropout = dropout
+        self.n_posterior_samples = n_posterior_samples
+        self.lr = lr
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ---- subclass hooks ------------------------------------------------------------------
+    def _prepare_y(self, y):  # -> tensor
+        raise NotImplementedError
+
+    def _n_out(self) -> int:
+        raise NotImplementedError
+
+    def _nll(self, eta, yb):  # eta: (B, n_out)
+        raise NotImplementedError
+
+    # ---- model --------------------------------------------------------------------------
+    def _scale(self, X):
+        return (np.asarray(X, dtype=np.float32) - self.x_mean_) / self.x_scale_
+
+    def _eta(self, Z, weights, mask=None):
+        """Additive predictor per draw: (S, B, n_out); contributions (S, B, F, n_out)."""
+        contrib = self.module_(Z, weights)
+        if mask is not None:
+            contrib = contrib * mask[None, :, :, None]
+        return self.intercept_param_.to(contrib.dtype) + contrib.sum(2), contrib
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Fit the Bayesian additive model by variational inference (ELBO).
+
+        Loss per batch: mean negative log-likelihood + ``kl_weight * KL(q || p) / n``, with
+        whole features dropped per sample (feature dropout) during training.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+
+        Returns
+        -------
+        self : object
+        """
+        X, y = validate_data(self, X, y, reset=True, dtype=np.float32)
+        rng = check_random_state(self.random_state)
+        seed = check_torch_seed(rng)
+        self.x_mean_ = X.mean(0).astype(np.float32)
+        scale = X.std(0).astype(np.float32)
+        self.x_scale_ = np.where(scale > 0, scale, 1.0).astype(np.float32)
+        yt = self._prepare_y(y)
+        n = len(X)
+        Z = to_tensor(self._scale(X))
+        ref = rng.choice(n, size=min(n, _N_REFERENCE), replace=False)
+        self.X_reference_ = X[np.sort(ref)]
+        idx = rng.permutation(n)
+        n_val = int(round(self.validation_fraction * n)) if self.early_stopping else 0
+        if n_val < 1 or n - n_val < 2:
+            n_val = 0
+        val, tr = idx[:n_val], idx[n_val:]
+        gen = torch.Generator().manual_seed(seed)
+        with torch_rng(seed):
+            self.module_ = FeatureNets(
+                X.shape[1],
+                tuple(self.hidden_sizes),
+                self._n_out(),
+                self.activation,
+                self.prior_sigma,
+                self.dropout,
+            )
+            self.intercept_param_ = torch.nn.Parameter(torch.zeros(self._n_out()))
+            self._init_extra()
+            holder = torch.nn.Module()
+            holder.net, holder.extra = (
+                self.module_,
+                torch.nn.ParameterList([self.intercept_param_, *self._extra_params()]),
+            )
+            p_drop = self.feature_dropout
+            n_train = len(tr)
+
+            def batch_loss(zb, yb):
+                w = self.module_.sample_weights(1)
+                mask = None
+                if p_drop > 0:
+                    mask = (torch.rand(zb.shape) > p_drop).float() / (1 - p_drop)
+                eta, _ = self._eta(zb, w, mask)
+                return self._nll(eta[0], yb) + self.kl_weight * self.module_.kl() / n_train
+
+            val_loss = None
+            if n_val:
+                zv, yv = Z[val], yt[val]
+
+                def val_loss():
+                    eta, _ = self._eta(zv, self.module_.sample_weights(1, mean=True))
+                    return self._nll(eta[0], yv)
+
+            self.history_ = train_module(
+                holder,
+                batch_loss,
+                [Z[tr], yt[tr]],
+                val_loss=val_loss,
+                lr=self.lr,
+                batch_size=self.batch_size,
+                max_epochs=self.max_epochs,
+                patience=self.patience if n_val else None,
+                generator=gen,
+                verbose=self.verbose,
+                desc=type(self).__name__,
+            )
+        self.n_iter_ = len(self.history_)
+        self._draw_seed = int(rng.randint(2**31 - 1))
+        self._summarise()
+        return self
+
+    def _init_extra(self):
+        pass
+
+    def _extra_params(self):
+        return []
+
+    def _draws(self):
+        gen = torch.Generator().manual_seed(self._draw_seed)
+        w = self.module_.sample_weights(self.n_posterior_samples, generator=gen)
+        # float64 at prediction: results do not depend on batch composition or row order
+        return [tuple(t.double() for t in wb) for wb in w]
+
+    def _tensor(self, X):
+        return to_tensor(self._scale(X), dtype=torch.float64)
+
+    @torch.no_grad()
+    def _contrib_draws(self, X):
+        """Centred per-feature contributions of every posterior draw: (S, n, F, n_out)."""
+        w = self._draws()
+        raw = self.module_(self._tensor(X), w)
+        ref = self.module_(self._tensor(self.X_reference_), w)
+        return raw - ref.mean(1, keepdim=True), ref.mean(1)  # centring per draw
+
+    @torch.no_grad()
+    def _eta_draws(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=np.float32)
+        eta, _ = self._eta(self._tensor(X), self._draws())
+        return eta  # (S, n, n_out)
+
+    def _summarise(self):
+        """Feature importances per draw: I_j = mean_i |f~_j(x_ij)| (reference data)."""
+        c, _ = self._contrib_draws(self.X_reference_)
+        imp = to_numpy(c.abs().mean(1).sum(-1))  # (S, F)
+        self.feature_importances_ = imp.mean(0)
+        self.feature_importances_std_ = imp.std(0)
+        self.feature_importance_draws_ = imp
+
+    # ---- explanations -------------------------------------------------------------------
+    def _feature_names(self):
+        if hasattr(self, "feature_names_in_"):
+            return [str(f) for f in self.feature_names_in_]
+        return [f"x{j}" for j in range(self.n_features_in_)]
+
+    def feature_contributions(self, X, return_std: bool = False):
+        """Per-sample, per-feature contributions ``f_j(x_j)`` (centred, posterior mean).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        return_std : bool, default=False
+            Also return the posterior standard deviation of each contribution.
+
+        Returns
+        -------
+        contributions : ndarray of shape (n_samples, n_features) \
+                or (n_samples, n_features, n_classes) for a multiclass model
+        std : ndarray of the same shape
+            Only when ``return_std=True``.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=np.float32)
+        c, _ = self._contrib_draws(X)
+        c = to_numpy(c) * self._out_scale()
+        mean, std = c.mean(0), c.std(0)
+        if mean.shape[-1] == 1:
+            mean, std = mean[..., 0], std[..., 0]
+        return (mean, std) if return_std else mean
+
+    def _out_scale(self):
+        return 1.0
+
+    def shape_functions(self, n_points: int = 100, level: float = 0.95) -> pd.DataFrame:
+        """Every feature's shape function on a grid, with its credible band.
+
+        A band is the ``level`` (default 95%) posterior credible interval of the
+        *centred* shape function ``f_j(t) - mean_i f_j(x_ij)``: the quantiles, over
+        ``n_posterior_samples`` draws of the weights, of that curve at each grid point.
+        It is not a confidence interval over resampled data (EBM's bagging spread) nor
+        a band on the prediction.
+
+        Parameters
+        ----------
+        n_points : int, default=100
+            Grid points per continuous feature (features with at most 10 distinct values,
+            such as one-hot columns, use those values).
+        level : float, default=0.95
+            Credible level.
+
+        Returns
+        -------
+        shapes : pandas.DataFrame
+            Columns ``feature``, ``x``, ``mean``, ``lower``, ``upper``, ``std`` (and
+            ``class`` for a multiclass model), one row per feature and grid point.
+        """
+        check_is_fitted(self)
+        names = self._feature_names()
+        Xr = self.X_reference_
+        grids = []
+        for j in range(self.n_features_in_):
+            u = np.unique(Xr[:, j])
+            grids.append(u if len(u) <= 10 else np.linspace(u[0], u[-1], n_points))
+        m = max(len(g) for g in grids)
+        G = np.tile(self.x_mean_, (m, 1))
+        for j, g in enumerate(grids):
+            G[:, j] = np.pad(g, (0, m - len(g)), mode="edge")
+        c, _ = self._contrib_draws(G)
+        c = to_numpy(c) * self._out_scale()  # (S, m, F, K)
+        a = (1 - level) / 2
+        rows = []
+        classes = getattr(self, "classes_", None)
+        K = c.shape[-1]
+        for j, g in enumerate(grids):
+            for k in range(K):
+                d = c[:, : len(g), j, k]
+                frame = {
+                    "feature": names[j],
+                    "x": g,
+                    "mean": d.mean(0),
+                    "lower": np.quantile(d, a, axis=0),
+                    "upper": np.quantile(d, 1 - a, axis=0),
+                    "std": d.std(0),
+                }
+                if K > 1:
+                    frame["class"] = classes[k]
+                rows.append(pd.DataFrame(frame))
+        return pd.concat(rows, ignore_index=True)
+
+    def explanation_report(self, level: float = 0.95) -> pd.DataFrame:
+        """What a user should look at: where the explanations are not to be trusted.
+
+        Per feature: its importance (mean |contribution|) with its posterior sd, the
+        *inconsistency* (mean over the grid of the posterior sd of the shape function),
+        the band width where data are dense (weighted by the data), whether the sign of
+        the effect is uncertain (the band contains 0 over most of the data while the
+        feature matters), and a plain-language note.
+
+        Returns
+        -------
+        report : pandas.DataFrame
+            Sorted by importance.
+        """
+        check_is_fitted(self)
+        shapes = self.shape_functions(level=level)
+        names = self._feature_names()
+        c, _ = self._contrib_draws(self.X_reference_)
+        c = to_numpy(c).sum(-1) * self._out_scale()  # (S, n_ref, F)
+        a = (1 - level) / 2
+        lo, hi = np.quantile(c, a, axis=0), np.quantile(c, 1 - a, axis=0)
+        width_dense = (hi - lo).mean(0)  # averaged over data points: dense regions weigh
+        zero_in = ((lo <= 0) & (hi >= 0)).mean(0)
+        spread = np.abs(c.mean(0)).mean(0)
+        rows = []
+        top = self.feature_importances_.max() if self.n_features_in_ else 1.0
+        for j, name in enumerate(names):
+            sd = shapes.loc[shapes.feature == name, "std"].mean()
+            imp = self.feature_importances_[j]
+            sign_uncertain = bool(zero_in[j] > 0.8 and imp > 0.1 * top)
+            wide = bool(width_dense[j] > 2 * max(spread[j], 1e-12) and imp > 0.05 * top)
+            note = []
+            if wide:
+                note.append(
+                    "band wide where data are dense: the data do not pin this "
+                    "effect down (correlated features or too few samples)"
+                )
+            if sign_uncertain:
+                note.append("sign of the effect uncertain")
+            if imp < 0.05 * top and not wide:
+                note.append("negligible effect")
+            rows.append(
+                {
+                    "feature": name,
+                    "importance": imp,
+                    "importance_std": self.feature_importances_std_[j],
+                    "inconsistency": sd,
+                    "band_width_on_data": width_dense[j],
+                    "sign_uncertain": sign_uncertain,
+                    "wide_band": wide,
+                    "note": "; ".join(note),
+                }
+            )
+        return pd.DataFrame(rows).sort_values("importance", ascending=False, ignore_index=True)
+
+    def plot_shape_functions(self, features=None, ax=None, **kwargs):
+        """Shape functions with their 95% credible bands and a data rug.
+
+        Parameters
+        ----------
+        features : list of int or str, default=None
+            Features to draw (default: all).
+        ax : matplotlib Axes or array of Axes, default=None
+        **kwargs
+            Passed to :meth:`ShapeFunctionDisplay.from_estimator`.
+
+        Returns
+        -------
+        display : ShapeFunctionDisplay
+        """
+        from ._plot import ShapeFunctionDisplay
+
+        return ShapeFunctionDisplay.from_estimator(self, features=features, ax=ax, **kwargs)
+
+    def plot_importances(self, ax=None):
+        """Feature importances with error bars (posterior sd).
+
+        Returns
+        -------
+        ax : matplotlib Axes
+        """
+        from ._plot import plot_importances
+
+        return plot_importances(self, ax=ax)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = False
+        return tags
+
+
+class BayesNAMRegressor(RegressorMixin, _BaseBayesNAM):
+    """Bayesian neural additive model for regression: shape functions with credible bands.
+
+    ``f(x) = b + sum_j f_j(x_j)``, each ``f_j`` a small MLP whose weights have a
+    mean-field Gaussian posterior (Bayes by Backprop) trained with feature dropout (whole
+    features dropped per sample), Gaussian likelihood with a learned noise. Feature dropout
+    acts, on average, like a ridge penalty ``p / (1 - p) * sum_j a_j^2`` on each feature's
+    contribution, so correlated or duplicated features share their credit and the
+    posterior shows how unsure that split is.
+
+    Parameters
+    ----------
+    hidden_sizes : tuple of int, default=(64, 64, 32)
+        Hidden layers of every feature subnetwork.
+    activation : {"relu", "exu"}, default="relu"
+        ``"exu"``: NAM's exp-centred first unit.
+    prior_sigma : float or None, default=1.0
+        Prior sd of the weights. ``None``: deterministic weights, i.e. a plain NAM.
+    kl_weight : float, default=1.0
+        ELBO: expected log-likelihood minus ``kl_weight * KL / n_samples`` (KL summed over
+        all weights, divided by the number of training samples; torchbnn's "mean" KL
+        divides by the number of weights instead).
+    feature_dropout : float, default=0.1
+        Probability of dropping a whole feature's contribution per sample (training).
+    dropout : float, default=0.0
+        Dropout on hidden units.
+    n_posterior_samples : int, default=30
+        Weight draws at prediction and for the explanations.
+    lr : float, default=1e-2
+        Adam learning rate.
+    batch_size : int, default=256
+    max_epochs : int, default=100
+    early_stopping : bool, default=True
+        Stop when the loss on a held-out ``validation_fraction`` stops improving.
+    validation_fraction : float, default=0.1
+    patience : int, default=10
+    random_state : int, RandomState instance or None, default=None
+    verbose : int, default=0
+        > 0: a progress bar with train/validation losses.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features,)
+        Defined only when X has string feature names.
+    module_ : FeatureNets
+        The trained subnetworks.
+    noise_std_ : float
+        Learned observation noise sd (data units).
+    feature_importances_, feature_importances_std_ : ndarray of shape (n_features,)
+        Mean |centred contribution| over the data: posterior mean and sd.
+    history_ : list of dict
+    n_iter_ : int
+        Epochs run.
+
+    See Also
+    --------
+    BayesNAMClassifier : the classifier.
+
+    References
+    ----------
+    .. [1] H. Kim, J. Park, Y. Choi, S. Lee, J. Lee. "BayesNAM: Leveraging Inconsistency
+       for Reliable Explanations." arXiv:2411.06367.
+    .. [2] R. Agarwal et al. "Neural Additive Models: Interpretable Machine Learning with
+       Neural Nets." NeurIPS 2021.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklpriv import BayesNAMRegressor
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.uniform(-1, 1, size=(500, 3))
+    >>> y = X[:, 0] ** 2 + np.sin(3 * X[:, 1]) + 0.1 * rng.randn(500)
+    >>> reg = BayesNAMRegressor(max_epochs=30, random_state=0).fit(X, y)
+    >>> mean, std = reg.predict(X[:5], return_std=True)
+    >>> shapes = reg.shape_functions()
+    >>> sorted(shapes.columns)
+    ['feature', 'lower', 'mean', 'std', 'upper', 'x']
+    """
+
+    def _prepare_y(self, y):
+        y = np.asarray(y, dtype=np.float32)
+        self.y_mean_ = float(y.mean())
+        s = float(y.std())
+        self.y_scale_ = s if s > 0 else 1.0
+        return to_tensor((y - self.y_mean_) / self.y_scale_)[:, None]
+
+    def _n_out(self):
+        return 1
+
+    def _init_extra(self):
+        self.log_noise_ = torch.nn.Parameter(torch.tensor(math.log(0.5)))
+
+    def _extra_params(self):
+        return [self.log_noise_]
+
+    def _nll(self, eta, yb):
+        var = torch.exp(2 * self.log_noise_)
+        return 0.5 * (((eta - yb) ** 2) / var + 2 * self.log_noise_ + math.log(2 * math.pi)).mean()
+
+    def _out_scale(self):
+        return self.y_scale_
+
+    @property
+    def noise_std_(self):
+        check_is_fitted(self)
+        return float(torch.exp(self.log_noise_.detach())) * self.y_scale_
+
+    def predict(self, X, return_std: bool = False):
+        """Posterior predictive mean (and total predictive sd).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        return_std : bool, default=False
+            Also return the predictive sd: the spread of the draws plus the learned noise,
+            like ``GaussianProcessRegressor.predict(return_std=True)``.
+
+        Returns
+        -------
+        y_mean : ndarray of shape (n_samples,)
+        y_std : ndarray of shape (n_samples,)
+            Only when ``return_std=True``.
+        """
+        eta = to_numpy(self._eta_draws(X))[..., 0] * self.y_scale_ + self.y_mean_
+        mean = eta.mean(0).astype(np.float64)
+        if not return_std:
+            return mean
+        std = np.sqrt(eta.var(0) + self.noise_std_**2).astype(np.float64)
+        return mean, std
+
+
+class BayesNAMClassifier(ClassifierMixin, _BaseBayesNAM):
+    """Bayesian neural additive model for classification (one additive model per logit).
+
+    Binary problems have one additive logit, multiclass ones one per class (softmax).
+    Probabilities average over ``n_posterior_samples`` weight draws. Parameters,
+    explanations and bands as in :class:`BayesNAMRegressor` (contributions are on the
+    logit scale).
+
+    Parameters
+    ----------
+    hidden_sizes, activation, prior_sigma, kl_weight, feature_dropout, dropout, \
+n_posterior_samples, lr, batch_size, max_epochs, early_stopping, validation_fraction, \
+patience, random_state, verbose
+        As in :class:`BayesNAMRegressor`.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    n_features_in_ : int
+    module_ : FeatureNets
+    feature_importances_, feature_importances_std_ : ndarray of shape (n_features,)
+    history_ : list of dict
+    n_iter_ : int
+
+    See Also
+    --------
+    BayesNAMRegressor : the regressor.
+
+    References
+    ----------
+    .. [1] H. Kim, J. Park, Y. Choi, S. Lee, J. Lee. "BayesNAM: Leveraging Inconsistency
+       for Reliable Explanations." arXiv:2411.06367.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklpriv import BayesNAMClassifier
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> clf = BayesNAMClassifier(hidden_sizes=(16,), max_epochs=20, random_state=0)
+    >>> clf.fit(X, y).score(X, y) > 0.9
+    True
+    """
+
+    def _prepare_y(self, y):
+        check_classification_targets(y)
+        self._le = LabelEncoder().fit(y)
+        self.classes_ = self._le.classes_
+        return torch.as_tensor(self._le.transform(y), dtype=torch.long)
+
+    def _n_out(self):
+        return 1 if len(self.classes_) <= 2 else len(self.classes_)
+
+    def _nll(self, eta, yb):
+        if eta.shape[1] == 1:
+            return torch.nn.functional.binary_cross_entropy_with_logits(eta[:, 0], yb.float())
+        return torch.nn.functional.cross_entropy(eta, yb)
+
+    def predict_proba(self, X):
+        """Class probabilities averaged over posterior draws.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        eta = self._eta_draws(X)
+        if eta.shape[-1] == 1:
+            p1 = torch.sigmoid(eta[..., 0]).mean(0)
+            proba = torch.stack([1 - p1, p1], dim=1)
+            if len(self.classes_) == 1:
+                proba = proba[:, :1] * 0 + 1
+        else:
+            proba = torch.softmax(eta, dim=-1).mean(0)
+        return to_numpy(proba).astype(np.float64)
+
+    def predict(self, X):
+        """Most probable class.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]

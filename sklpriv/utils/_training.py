@@ -1,0 +1,116 @@
+"""The one (non-private) torch training loop: mini-batch Adam, early stopping, progress."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Sequence
+
+import torch
+
+
+def train_module(
+    module: torch.nn.Module,
+    batch_loss: Callable[..., torch.Tensor],
+    train_tensors: Sequence[torch.Tensor],
+    *,
+    val_loss: Callable[[], float] | None = None,
+    lr: float = 1e-3,
+    batch_size: int = 256,
+    max_epochs: int = 100,
+    patience: int | None = 10,
+    generator: torch.Generator | None = None,
+    verbose: int = 0,
+    desc: str = "training",
+    on_epoch_end: Callable[[int], None] | None = None,
+) -> list[dict]:
+    """Train ``module`` with Adam on shuffled mini-batches; keep the best validation state.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        Module whose parameters are trained (put in ``train()`` mode during epochs and
+        ``eval()`` mode for the validation loss and at the end).
+    batch_loss : callable
+        ``batch_loss(*batch_tensors) -> scalar loss``.
+    train_tensors : sequence of tensors
+        Tensors with the same first dimension, sliced into batches.
+    val_loss : callable or None, default=None
+        ``val_loss() -> float`` evaluated after every epoch; ``None``: no early stopping.
+    lr, batch_size, max_epochs : float, int, int
+        Adam learning rate, batch size, epochs.
+    patience : int or None, default=10
+        Epochs without validation improvement before stopping.
+    generator : torch.Generator or None
+        Seeds the shuffling.
+    verbose : int, default=0
+        > 0: a progress bar with the losses.
+    desc : str
+        Label of the progress bar.
+    on_epoch_end : callable or None
+        Called with the epoch number after each epoch.
+
+    Returns
+    -------
+    history : list of dict
+        Per epoch: ``epoch``, ``train_loss`` and, with validation, ``valid_loss``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklpriv.utils import train_module
+    >>> net = torch.nn.Linear(1, 1)
+    >>> x = torch.linspace(-1, 1, 64)[:, None]
+    >>> y = 3 * x
+    >>> hist = train_module(net, lambda xb, yb: ((net(xb) - yb) ** 2).mean(), [x, y],
+    ...                     lr=0.1, batch_size=16, max_epochs=50, patience=None,
+    ...                     generator=torch.Generator().manual_seed(0))
+    >>> hist[-1]["train_loss"] < 1e-2
+    True
+    """
+    opt = torch.optim.Adam([p for p in module.parameters() if p.requires_grad], lr=lr)
+    n = train_tensors[0].shape[0]
+    history: list[dict] = []
+    best, best_state, wait = float("inf"), None, 0
+    progress = None
+    if verbose:
+        from tqdm.auto import tqdm
+
+        progress = tqdm(total=max_epochs, desc=desc, unit="epoch")
+    try:
+        for epoch in range(1, max_epochs + 1):
+            module.train()
+            perm = torch.randperm(n, generator=generator)
+            total = 0.0
+            for start in range(0, n, batch_size):
+                idx = perm[start : start + batch_size]
+                opt.zero_grad()
+                loss = batch_loss(*(t[idx] for t in train_tensors))
+                loss.backward()
+                opt.step()
+                total += float(loss.detach()) * len(idx)
+            row = {"epoch": epoch, "train_loss": total / n}
+            if val_loss is not None:
+                module.eval()
+                with torch.no_grad():
+                    row["valid_loss"] = float(val_loss())
+            history.append(row)
+            if on_epoch_end is not None:
+                on_epoch_end(epoch)
+            if progress is not None:
+                progress.update(1)
+                progress.set_postfix({k: f"{v:.4f}" for k, v in row.items() if k != "epoch"})
+            if val_loss is not None:
+                if row["valid_loss"] < best - 1e-7:
+                    best, wait = row["valid_loss"], 0
+                    best_state = copy.deepcopy(module.state_dict())
+                else:
+                    wait += 1
+                    if patience is not None and wait >= patience:
+                        break
+    finally:
+        if progress is not None:
+            progress.close()
+    if best_state is not None:
+        module.load_state_dict(best_state)
+    module.eval()
+    return history

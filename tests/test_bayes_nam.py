@@ -1,0 +1,175 @@
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_iris
+from sklearn.dummy import DummyRegressor
+
+from sklpriv import BayesNAMClassifier, BayesNAMRegressor
+from sklpriv.additive import ShapeFunctionDisplay
+
+KW = dict(hidden_sizes=(32, 32), batch_size=128, lr=1e-2, max_epochs=40, random_state=0)
+
+
+def additive_data(n, seed=0, gap=None):
+    rng = np.random.RandomState(seed)
+    X = rng.uniform(-1, 1, size=(n, 3))
+    if gap is not None:  # remove the training data of x0 in a range
+        X = X[(X[:, 0] < gap[0]) | (X[:, 0] > gap[1])]
+    y = X[:, 0] ** 2 + np.sin(3 * X[:, 1]) + 0.0 * X[:, 2] + 0.1 * rng.randn(len(X))
+    return X, y
+
+
+def band(shapes, feature):
+    d = shapes[shapes.feature == feature]
+    return d.x.to_numpy(), (d.upper - d.lower).to_numpy(), d
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    X, y = additive_data(1500)
+    return BayesNAMRegressor(**KW).fit(X, y), X, y
+
+
+def test_shape_functions_match_truth_up_to_centring(fitted):
+    reg, X, y = fitted
+    shapes = reg.shape_functions()
+    truths = {
+        "x0": (lambda t: t**2, X[:, 0] ** 2),
+        "x1": (lambda t: np.sin(3 * t), np.sin(3 * X[:, 1])),
+    }
+    for name, (f, on_data) in truths.items():
+        x, _, d = band(shapes, name)
+        true = f(x) - on_data.mean()
+        r2 = 1 - ((d["mean"] - true) ** 2).sum() / ((true - true.mean()) ** 2).sum()
+        assert r2 > 0.9, (name, r2)
+    _, _, d = band(shapes, "x2")
+    assert ((d.lower <= 0) & (d.upper >= 0)).mean() > 0.9  # the null feature's band has 0
+    assert reg.feature_importances_[2] < 0.1 * reg.feature_importances_[1]
+    assert reg.score(X, y) > DummyRegressor().fit(X, y).score(X, y) + 0.8
+
+
+def test_predict_with_std_and_contributions(fitted):
+    reg, X, _ = fitted
+    mean, std = reg.predict(X[:50], return_std=True)
+    assert mean.shape == std.shape == (50,)
+    assert np.all(std >= reg.noise_std_ - 1e-9)  # total sd includes the learned noise
+    assert 0.05 < reg.noise_std_ < 0.5  # true noise sd: 0.1
+    contrib, csd = reg.feature_contributions(X[:50], return_std=True)
+    assert contrib.shape == csd.shape == (50, 3)
+    # additive: prediction = intercept + sum of contributions (posterior means)
+    resid = mean - contrib.sum(1)
+    assert np.ptp(resid) < 1e-4
+    np.testing.assert_array_equal(reg.predict(X[:50]), mean)  # deterministic predictions
+
+
+def test_band_widens_where_training_data_are_missing():
+    X, y = additive_data(1500, gap=(0.2, 0.7))
+    # no early stopping: the posterior's sds need their steps to move from the init
+    reg = BayesNAMRegressor(**{**KW, "early_stopping": False, "max_epochs": 70}).fit(X, y)
+    x, width, _ = band(reg.shape_functions(), "x0")
+    inside = (x > 0.3) & (x < 0.6)
+    dense = (x > -0.8) & (x < 0.0)
+    assert width[inside].mean() > 1.15 * width[dense].mean()
+
+
+def test_bands_shrink_as_n_grows():
+    widths = []
+    for n in (100, 300, 1000):
+        X, y = additive_data(n, seed=1)
+        # the same number of optimiser steps (800) for every n, no early stopping:
+        # otherwise small data sets stop before the posterior sds have moved
+        epochs = int(np.ceil(800 / np.ceil(n / KW["batch_size"])))
+        reg = BayesNAMRegressor(**{**KW, "early_stopping": False, "max_epochs": epochs})
+        widths.append(band(reg.fit(X, y).shape_functions(), "x0")[1].mean())
+    assert widths[0] > widths[1] > widths[2], widths
+
+
+def test_duplicate_features_share_credit_with_wider_bands():
+    rng = np.random.RandomState(2)
+    X, y = additive_data(1500, seed=2)
+    X_dup = np.column_stack([X, X[:, 0] + 0.1 * rng.randn(len(X))])
+    single = BayesNAMRegressor(**KW).fit(X, y)
+    twin = BayesNAMRegressor(**KW).fit(X_dup, y)
+    imp = twin.feature_importances_
+    assert imp[0] > 0.15 * single.feature_importances_[0]
+    assert imp[3] > 0.15 * single.feature_importances_[0]
+    w_single = band(single.shape_functions(), "x0")[1].mean()
+    for name in ("x0", "x3"):
+        assert band(twin.shape_functions(), name)[1].mean() > w_single
+
+
+def test_same_seed_same_model():
+    X, y = additive_data(300)
+    a = BayesNAMRegressor(**{**KW, "max_epochs": 5}).fit(X, y)
+    b = BayesNAMRegressor(**{**KW, "max_epochs": 5}).fit(X, y)
+    np.testing.assert_array_equal(a.predict(X), b.predict(X))
+
+
+def test_classifier_binary_multiclass_and_names():
+    X, y = load_iris(return_X_y=True, as_frame=True)
+    clf = BayesNAMClassifier(**{**KW, "max_epochs": 60}).fit(X, y)
+    proba = clf.predict_proba(X)
+    assert proba.shape == (150, 3) and np.allclose(proba.sum(1), 1)
+    assert clf.score(X, y) > 0.9
+    shapes = clf.shape_functions(n_points=20)
+    assert set(shapes["class"]) == {0, 1, 2}
+    assert set(shapes.feature) == set(X.columns)
+    assert clf.feature_contributions(X).shape == (150, 4, 3)
+    yb = np.where(y == 0, "setosa", "other")
+    clf2 = BayesNAMClassifier(**{**KW, "max_epochs": 20}).fit(X, yb)
+    assert set(clf2.predict(X)) <= {"setosa", "other"}
+    assert clf2.feature_contributions(X).shape == (150, 4)
+    report = clf2.explanation_report()
+    assert list(report.feature)[0] in X.columns
+    assert {"importance", "inconsistency", "sign_uncertain", "wide_band", "note"} <= set(
+        report.columns
+    )
+
+
+def test_one_hot_columns_use_their_values():
+    rng = np.random.RandomState(0)
+    cat = rng.randint(0, 2, 400)
+    X = pd.DataFrame({"num": rng.randn(400), "is_a": cat})
+    y = X.num + 2 * cat + 0.1 * rng.randn(400)
+    reg = BayesNAMRegressor(**{**KW, "max_epochs": 30}).fit(X, y)
+    d = reg.shape_functions()
+    assert sorted(d[d.feature == "is_a"].x) == [0.0, 1.0]
+    m = d[d.feature == "is_a"].set_index("x")["mean"]
+    assert m[1.0] - m[0.0] == pytest.approx(2.0, abs=0.4)
+
+
+def test_deterministic_nam_path():
+    X, y = additive_data(600)
+    nam = BayesNAMRegressor(**{**KW, "prior_sigma": None, "max_epochs": 30}).fit(X, y)
+    _, std = nam.feature_contributions(X[:10], return_std=True)
+    assert np.allclose(std, 0, atol=1e-12)  # one deterministic function: no band
+    assert nam.score(X, y) > 0.8
+    exu = BayesNAMRegressor(**{**KW, "activation": "exu", "max_epochs": 30}).fit(X, y)
+    assert exu.score(X, y) > 0.5
+
+
+def test_bad_input():
+    X, y = additive_data(100)
+    Xn = X.copy()
+    Xn[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        BayesNAMRegressor(**KW).fit(Xn, y)
+    with pytest.raises(ValueError, match="activation"):
+        BayesNAMRegressor(activation="tanh").fit(X, y)
+    reg = BayesNAMRegressor(**{**KW, "max_epochs": 2}).fit(X, y)
+    with pytest.raises(ValueError, match="features"):
+        reg.predict(X[:, :2])
+
+
+def test_plots(fitted):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    reg, _, _ = fitted
+    disp = reg.plot_shape_functions()
+    assert isinstance(disp, ShapeFunctionDisplay) and len(disp.axes_) >= 3
+    assert disp.axes_[0].get_title() == "x0"
+    ax = reg.plot_importances()
+    assert len(ax.patches) == 3
+    plt.close("all")
