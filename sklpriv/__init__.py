@@ -7,11 +7,13 @@ __version__ = "0.1.0"
 
 from .additive import BayesNAMClassifier, BayesNAMRegressor  # noqa: E402
 from .cluster import DPMorseClustering  # noqa: E402
+from .forecasting import CATSForecaster  # noqa: E402
 from .neural_network import DPSATClassifier, DPSATRegressor  # noqa: E402
 
 __all__ = [
     "BayesNAMClassifier",
     "BayesNAMRegressor",
+    "CATSForecaster",
     "DPMorseClustering",
     "DPSATClassifier",
     "DPSATRegressor",

@@ -173,3 +173,13 @@ def test_plots(fitted):
     ax = reg.plot_importances()
     assert len(ax.patches) == 3
     plt.close("all")
+
+
+def test_demo_section(tmp_path):
+    pytest.importorskip("matplotlib")
+    from sklpriv._demo import demo_bayesnam
+
+    res = demo_bayesnam(tmp_path)
+    row = res.rows[0]
+    assert row["value"] < 1.1 * row["baseline value"]  # an additive model at least as good
+    assert (tmp_path / res.figures[0]).stat().st_size > 10_000

@@ -21,6 +21,7 @@ from ..utils import check_torch_seed, to_numpy, to_tensor, torch_rng, train_modu
 from ._layers import FeatureNets
 
 _N_REFERENCE = 1000  # training rows kept to centre the shape functions and draw the rug
+_CHUNK_ELEMENTS = 2**24  # hidden activations per forward pass at prediction (128 MiB f64)
 
 
 class _BaseBayesNAM(BaseEstimator):
@@ -200,24 +201,34 @@ class _BaseBayesNAM(BaseEstimator):
         return to_tensor(self._scale(X), dtype=torch.float64)
 
     @torch.no_grad()
+    def _forward_draws(self, X, w):
+        """Per-feature outputs of every draw, (S, n, F, n_out), in row chunks (memory)."""
+        Z = self._tensor(X)
+        chunk = max(1, _CHUNK_ELEMENTS // (len(w[0][0]) * self.n_features_in_ * self._width()))
+        return torch.cat([self.module_(Z[i : i + chunk], w) for i in range(0, len(Z), chunk)], 1)
+
+    def _width(self):
+        return max([1, *self.hidden_sizes])
+
+    @torch.no_grad()
     def _contrib_draws(self, X):
         """Centred per-feature contributions of every posterior draw: (S, n, F, n_out)."""
         w = self._draws()
-        raw = self.module_(self._tensor(X), w)
-        ref = self.module_(self._tensor(self.X_reference_), w)
+        raw = self._forward_draws(X, w)
+        ref = self._forward_draws(self.X_reference_, w)
         return raw - ref.mean(1, keepdim=True), ref.mean(1)  # centring per draw
 
     @torch.no_grad()
     def _eta_draws(self, X):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float32)
-        eta, _ = self._eta(self._tensor(X), self._draws())
-        return eta  # (S, n, n_out)
+        contrib = self._forward_draws(X, self._draws())
+        return self.intercept_param_.to(contrib.dtype) + contrib.sum(2)  # (S, n, n_out)
 
     def _summarise(self):
         """Feature importances per draw: I_j = mean_i |f~_j(x_ij)| (reference data)."""
         c, _ = self._contrib_draws(self.X_reference_)
-        imp = to_numpy(c.abs().mean(1).sum(-1))  # (S, F)
+        imp = to_numpy(c.abs().mean(1).sum(-1)) * self._out_scale()  # (S, F), output units
         self.feature_importances_ = imp.mean(0)
         self.feature_importances_std_ = imp.std(0)
         self.feature_importance_draws_ = imp
@@ -453,7 +464,7 @@ class BayesNAMRegressor(RegressorMixin, _BaseBayesNAM):
     noise_std_ : float
         Learned observation noise sd (data units).
     feature_importances_, feature_importances_std_ : ndarray of shape (n_features,)
-        Mean |centred contribution| over the data: posterior mean and sd.
+        Mean |centred contribution| over the data (units of y): posterior mean and sd.
     history_ : list of dict
     n_iter_ : int
         Epochs run.

@@ -78,6 +78,16 @@ class ShapeFunctionDisplay:
             groups = d.groupby("class") if "class" in d else [(None, d)]
             for cls_, g in groups:
                 label = None if cls_ is None else f"class {cls_}"
+                if len(g) <= 10:  # discrete feature (e.g. one-hot): points with bars
+                    a.errorbar(
+                        g.x,
+                        g["mean"],
+                        yerr=[g["mean"] - g.lower, g.upper - g["mean"]],
+                        fmt="o",
+                        capsize=4,
+                        label=label,
+                    )
+                    continue
                 line = a.plot(g.x, g["mean"], lw=2, label=label)[0]
                 a.fill_between(g.x, g.lower, g.upper, alpha=0.25, color=line.get_color())
             a.axhline(0, color="k", lw=0.5)

@@ -1,3 +1,5 @@
 """Forecasters (sktime API)."""
 
-__all__: list[str] = []
+from ._cats import CATSForecaster
+
+__all__ = ["CATSForecaster"]

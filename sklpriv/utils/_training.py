@@ -22,6 +22,7 @@ def train_module(
     verbose: int = 0,
     desc: str = "training",
     on_epoch_end: Callable[[int], None] | None = None,
+    lr_factor: Callable[[int], float] | None = None,
 ) -> list[dict]:
     """Train ``module`` with Adam on shuffled mini-batches; keep the best validation state.
 
@@ -33,7 +34,8 @@ def train_module(
     batch_loss : callable
         ``batch_loss(*batch_tensors) -> scalar loss``.
     train_tensors : sequence of tensors
-        Tensors with the same first dimension, sliced into batches.
+        Tensors with the same first dimension (on the module's device), sliced into
+        batches.
     val_loss : callable or None, default=None
         ``val_loss() -> float`` evaluated after every epoch; ``None``: no early stopping.
     lr, batch_size, max_epochs : float, int, int
@@ -48,6 +50,9 @@ def train_module(
         Label of the progress bar.
     on_epoch_end : callable or None
         Called with the epoch number after each epoch.
+    lr_factor : callable or None
+        ``lr_factor(epoch) -> float``: the learning rate of epoch ``epoch`` (1-based) is
+        ``lr * lr_factor(epoch)``; ``None``: constant.
 
     Returns
     -------
@@ -79,7 +84,10 @@ def train_module(
     try:
         for epoch in range(1, max_epochs + 1):
             module.train()
-            perm = torch.randperm(n, generator=generator)
+            if lr_factor is not None:
+                for group in opt.param_groups:
+                    group["lr"] = lr * lr_factor(epoch)
+            perm = torch.randperm(n, generator=generator).to(train_tensors[0].device)
             total = 0.0
             for start in range(0, n, batch_size):
                 idx = perm[start : start + batch_size]

@@ -1,0 +1,576 @@
+"""CATSForecaster: the cross-attention-only time series transformer as an sktime forecaster."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from sklearn.utils import check_random_state
+from sktime.forecasting.base import BaseForecaster
+
+_MAX_EVAL_BATCH = 1024  # windows per forward pass at validation / prediction
+
+
+class CATSForecaster(BaseForecaster):
+    """Cross-attention-only time series transformer (CATS), channel independent.
+
+    Every channel of every series is one univariate input to a shared network: input
+    windows of ``seq_len`` points are cut into patches (``patch_len``, ``stride``) and
+    embedded; ``ceil(H / patch_len)`` learnable *horizon queries* go through the same
+    patch embedding and attend, layer after layer, to the fixed input embeddings only
+    (no self-attention, no encoder): residual attention scores, post-LN, GEGLU FFN and
+    query-adaptive masking (QAM) of the query updates in training. One shared linear
+    layer turns every query into ``patch_len`` forecast points. Each window is
+    instance-normalised and de-normalised at the output.
+
+    Parameters
+    ----------
+    seq_len : int, default=96
+        Input (look-back) length.
+    patch_len : int, default=24
+        Patch length; the horizon is covered by ``ceil(H / patch_len)`` queries.
+    stride : int or None, default=None
+        Stride of the input patches (``None``: ``patch_len``, non-overlapping).
+    d_model : int, default=128
+    n_heads : int, default=16
+    d_ff : int, default=256
+        FFN width before GEGLU (which halves it).
+    n_layers : int, default=3
+        Cross-attention layers.
+    dropout : float, default=0.2
+    qam_start : float, default=0.1
+        QAM drop probability of the first horizon query.
+    qam_end : float or None, default=None
+        QAM drop probability of the last horizon query; ``None``: the paper's rule
+        0.2/0.3/0.5/0.7 for ``H <= 96/192/336/720`` (and above).
+    share_queries : bool, default=False
+        One set of horizon queries for all channels (fewer parameters; a model that
+        forecasts any number of channels the same way). ``False``: one set per channel,
+        as in the paper.
+    lr : float, default=1e-3
+        Adam learning rate.
+    lr_schedule : {"halving", "constant"}, default="halving"
+        ``"halving"``: the reference's ``type2`` schedule, lr halved at epochs 2, 4, 6, 8
+        and 10, then constant (made for data sets with hundreds of batches per epoch);
+        ``"constant"``: for short series with few batches per epoch.
+    batch_size : int, default=32
+    max_epochs : int, default=30
+    patience : int, default=10
+        Epochs without improvement of the validation MSE before stopping.
+    validation_fraction : float, default=0.2
+        Last part of the training series (time-wise, never the future) whose windows are
+        the validation set for early stopping; ``0``: no validation, ``max_epochs`` run.
+    scale : bool, default=True
+        Standardise every column with mean and sd of the training data (the loss then
+        weighs channels equally); forecasts come back in data units.
+    device : str or None, default="cpu"
+        Torch device (``"auto"``: CUDA when available).
+    random_state : int, RandomState instance or None, default=None
+    verbose : int, default=0
+        > 0: a progress bar per epoch with train and validation loss.
+
+    Attributes
+    ----------
+    network_ : CATSNet
+        The trained torch module.
+    n_parameters_ : int
+        Trainable parameters.
+    history_ : list of dict
+        Per epoch: ``epoch``, ``train_loss`` (and ``valid_loss``).
+    horizon_ : int
+        Largest forecast step the network was trained for.
+
+    Notes
+    -----
+    The network follows Kim et al. (2024), Sec. 3, and the authors' code. The model is
+    global: for a panel (``pd-multiindex``), one network is trained on the windows of
+    every series. ``update(y_new, update_params=False)`` only moves the context window
+    (one forward pass per cutoff in a rolling evaluation); ``update_params=True``
+    fine-tunes for ``max(1, max_epochs // 10)`` epochs on the windows that the new data
+    complete.
+
+    References
+    ----------
+    .. [1] D. Kim, J. Park, J. Lee, H. Kim. "Are Self-Attentions Effective for Time
+       Series Forecasting?" NeurIPS 2024.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sktime.datasets import load_airline
+    >>> from sklpriv import CATSForecaster
+    >>> y = np.log(load_airline())
+    >>> f = CATSForecaster(seq_len=36, patch_len=12, d_model=16, n_heads=2, d_ff=32,
+    ...                    max_epochs=5, random_state=0)
+    >>> y_pred = f.fit(y[:-12], fh=np.arange(1, 13)).predict()
+    >>> y_pred.shape
+    (12,)
+    """
+
+    _tags = {
+        "authors": ["sklpriv developers"],
+        "python_dependencies": "torch",
+        "y_inner_mtype": ["pd.DataFrame", "pd-multiindex"],
+        "X_inner_mtype": ["pd.DataFrame", "pd-multiindex"],
+        "scitype:y": "both",
+        "capability:multivariate": True,
+        "capability:exogenous": False,
+        "requires-fh-in-fit": True,
+        "capability:missing_values": False,
+        "capability:insample": False,
+        "capability:pred_int": False,
+        "capability:random_state": True,
+        "property:randomness": "derandomized",
+    }
+    _config = {"remember_data": False}
+
+    def __init__(
+        self,
+        seq_len: int = 96,
+        patch_len: int = 24,
+        stride: int | None = None,
+        d_model: int = 128,
+        n_heads: int = 16,
+        d_ff: int = 256,
+        n_layers: int = 3,
+        dropout: float = 0.2,
+        qam_start: float = 0.1,
+        qam_end: float | None = None,
+        share_queries: bool = False,
+        lr: float = 1e-3,
+        lr_schedule: str = "halving",
+        batch_size: int = 32,
+        max_epochs: int = 30,
+        patience: int = 10,
+        validation_fraction: float = 0.2,
+        scale: bool = True,
+        device: str | None = "cpu",
+        random_state=None,
+        verbose: int = 0,
+    ):
+        self.seq_len = seq_len
+        self.patch_len = patch_len
+        self.stride = stride
+        self.d_model = d_model
+        self.n_heads = n_heads
+        self.d_ff = d_ff
+        self.n_layers = n_layers
+        self.dropout = dropout
+        self.qam_start = qam_start
+        self.qam_end = qam_end
+        self.share_queries = share_queries
+        self.lr = lr
+        self.lr_schedule = lr_schedule
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.scale = scale
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        super().__init__()
+        # sktime's base sets these only when remember_data is on at construction; a user
+        # (or sktime's own tests) may switch it on later with set_config
+        self._y = self._X = None
+
+    # ---- public entry points: a clear error for an unsorted index first --------------------
+    def fit(self, y, X=None, fh=None):
+        """Fit the network on every window of ``y``; see ``sktime``'s ``fit``.
+
+        Parameters
+        ----------
+        y : pd.Series, pd.DataFrame or pd-multiindex DataFrame
+            Series, multivariate series (every column forecast) or panel.
+        X : ignored
+        fh : ForecastingHorizon or int or array-like
+            Steps to forecast (required in ``fit``: the network's horizon).
+
+        Returns
+        -------
+        self : CATSForecaster
+        """
+        _check_time_index(y)
+        return super().fit(y, X=X, fh=fh)
+
+    def update(self, y, X=None, update_params=True):
+        """Add new observations; see ``sktime``'s ``update``.
+
+        Parameters
+        ----------
+        y : same type as in ``fit``
+        X : ignored
+        update_params : bool, default=True
+            ``False``: only move the context window; ``True``: also fine-tune.
+
+        Returns
+        -------
+        self : CATSForecaster
+        """
+        _check_time_index(y)
+        return super().update(y, X=X, update_params=update_params)
+
+    # ---- validation ---------------------------------------------------------------------
+    def _check_params(self):
+        def positive_int(name, minimum=1):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < minimum:
+                raise ValueError(f"{name} must be an integer >= {minimum}, got {v!r}.")
+
+        for name in ("seq_len", "patch_len", "d_model", "n_heads", "n_layers"):
+            positive_int(name)
+        for name in ("batch_size", "max_epochs", "patience"):
+            positive_int(name)
+        positive_int("d_ff", 2)
+        if self.stride is not None:
+            positive_int("stride")
+        if self.patch_len > self.seq_len:
+            raise ValueError(
+                f"patch_len={self.patch_len} is longer than seq_len={self.seq_len}: "
+                "lower patch_len or raise seq_len."
+            )
+        if self.d_model % self.n_heads:
+            raise ValueError(f"d_model={self.d_model} must be divisible by n_heads={self.n_heads}.")
+        if self.d_ff % 2:
+            raise ValueError(f"d_ff={self.d_ff} must be even (GEGLU splits it in two).")
+        for name in ("dropout", "qam_start"):
+            v = getattr(self, name)
+            if not 0 <= v < 1:
+                raise ValueError(f"{name} must lie in [0, 1), got {v!r}.")
+        if self.qam_end is not None and not 0 <= self.qam_end < 1:
+            raise ValueError(f"qam_end must lie in [0, 1) or be None, got {self.qam_end!r}.")
+        if not 0 <= self.validation_fraction < 1:
+            raise ValueError(
+                f"validation_fraction must lie in [0, 1), got {self.validation_fraction!r}."
+            )
+        if self.lr_schedule not in ("halving", "constant"):
+            raise ValueError(
+                f"lr_schedule must be 'halving' or 'constant', got {self.lr_schedule!r}."
+            )
+        if not self.lr > 0:
+            raise ValueError(f"lr must be > 0, got {self.lr!r}.")
+
+    @staticmethod
+    def _series(y: pd.DataFrame) -> list[tuple[object, pd.DataFrame]]:
+        """(instance key, frame with a time index) per series; key None for one series."""
+        if isinstance(y.index, pd.MultiIndex):
+            return [(k, g.droplevel(0)) for k, g in y.groupby(level=0, sort=False)]
+        return [(None, y)]
+
+    def _values(self, frame: pd.DataFrame) -> np.ndarray:
+        v = frame.to_numpy(dtype=np.float64)
+        if not np.isfinite(v).all():
+            raise ValueError(
+                "y contains NaN or inf: CATSForecaster needs complete series; impute them "
+                "first (e.g. sktime's Imputer in a TransformedTargetForecaster)."
+            )
+        return ((v - self._mean) / self._scale).astype(np.float32)
+
+    def _horizon(self, fh) -> int:
+        steps = fh.to_relative(self.cutoff).to_numpy()
+        if steps.min() < 1:
+            raise ValueError(
+                "CATSForecaster forecasts the future only: every step of fh must be after "
+                f"the cutoff, got relative steps {steps.tolist()}."
+            )
+        return int(steps.max())
+
+    # ---- fit ----------------------------------------------------------------------------
+    def _fit(self, y, X=None, fh=None):
+        import torch
+
+        from ..utils import check_torch_seed, get_device, torch_rng, train_module
+        from ._cats_net import CATSNet, qam_end_for_horizon
+
+        self._check_params()
+        H = self._horizon(fh)
+        L = self.seq_len
+        series = self._series(y)
+        self._columns = y.columns
+        stacked = y.to_numpy(dtype=np.float64)
+        if self.scale:
+            self._mean = np.nanmean(stacked, 0)
+            sd = np.nanstd(stacked, 0)
+            self._scale = np.where(sd > 0, sd, 1.0)
+        else:
+            self._mean, self._scale = np.zeros(y.shape[1]), np.ones(y.shape[1])
+        arrays = [self._values(f) for _, f in series]
+        shortest = min(len(a) for a in arrays)
+        if shortest < L + H:
+            raise ValueError(
+                f"y has a series of {shortest} time points, but one training window needs "
+                f"seq_len + max(fh) = {L} + {H} = {L + H}: lower seq_len or the horizon, or "
+                "give a longer series."
+            )
+        rng = check_random_state(self.random_state)
+        seed = check_torch_seed(rng)
+        device = get_device(self.device)
+        train_parts, val_parts = [], []
+        for a in arrays:
+            n_val = int(round(self.validation_fraction * len(a)))
+            if n_val and len(a) - n_val >= L + H and n_val >= H:
+                train_parts.append(a[: len(a) - n_val])
+                val_parts.append(a[len(a) - n_val - L :])  # context may reach back
+            else:
+                train_parts.append(a)
+        if self.validation_fraction > 0 and not val_parts:
+            warnings.warn(
+                "The series are too short for a validation part "
+                f"(validation_fraction={self.validation_fraction}); training runs "
+                f"max_epochs={self.max_epochs} epochs without early stopping.",
+                stacklevel=2,
+            )
+        train = _windows(train_parts, L + H, device)
+        val = _windows(val_parts, L + H, device) if val_parts else None
+        stride = self.stride or self.patch_len
+        qam_end = qam_end_for_horizon(H) if self.qam_end is None else self.qam_end
+        with torch_rng(seed):
+            net = CATSNet(
+                y.shape[1],
+                L,
+                H,
+                patch_len=self.patch_len,
+                stride=stride,
+                d_model=self.d_model,
+                n_heads=self.n_heads,
+                d_ff=self.d_ff,
+                n_layers=self.n_layers,
+                dropout=self.dropout,
+                qam_start=self.qam_start,
+                qam_end=max(qam_end, self.qam_start),
+                share_queries=self.share_queries,
+            ).to(device)
+
+            def batch_loss(w):
+                return torch.mean((net(w[:, :L]) - w[:, L:]) ** 2)
+
+            val_loss = None
+            if val is not None:
+
+                def val_loss():
+                    return _batched_mse(net, val, L)
+
+            self.history_ = train_module(
+                net,
+                batch_loss,
+                [train],
+                val_loss=val_loss,
+                lr=self.lr,
+                batch_size=self.batch_size,
+                max_epochs=self.max_epochs,
+                patience=self.patience if val is not None else None,
+                generator=torch.Generator().manual_seed(seed),
+                verbose=self.verbose,
+                desc="CATSForecaster",
+                lr_factor=_halve_every_two if self.lr_schedule == "halving" else None,
+            )
+        self.network_ = net.cpu().eval()
+        self.horizon_ = H
+        self.n_parameters_ = int(sum(p.numel() for p in net.parameters() if p.requires_grad))
+        self._rng_seed = seed
+        self._store_context(y, replace=True)
+        return self
+
+    def _store_context(self, y, replace):
+        """Keep the last ``seq_len + horizon_`` points of every series (scaled)."""
+        keep = self.seq_len + self.horizon_
+        ctx = {} if replace else dict(self._context)
+        for key, frame in self._series(y):
+            vals = self._values(frame)
+            if key in ctx:
+                vals = np.concatenate([ctx[key][0], vals])
+            ctx[key] = (vals[-keep:], frame.index[-1])
+        self._context = ctx
+
+    # ---- predict ------------------------------------------------------------------------
+    def _forecast_scaled(self, contexts: np.ndarray) -> np.ndarray:
+        """Scaled forecasts ``(n, horizon_, C)`` for scaled input windows ``(n, L, C)``."""
+        import torch
+
+        self.network_.eval()
+        out = []
+        with torch.no_grad():
+            for i in range(0, len(contexts), _MAX_EVAL_BATCH):
+                xb = torch.as_tensor(contexts[i : i + _MAX_EVAL_BATCH])
+                out.append(self.network_(xb).numpy())
+        return np.concatenate(out) if out else np.zeros((0, self.horizon_, len(self._columns)))
+
+    def _predict(self, fh, X=None):
+        H = self._horizon(fh)
+        if H > self.horizon_:
+            raise ValueError(
+                f"fh reaches {H} steps ahead, but the network was trained for "
+                f"{self.horizon_}: refit with the longer fh."
+            )
+        steps = fh.to_relative(self.cutoff).to_numpy().astype(int)
+        keys = list(self._context)
+        short = [k for k in keys if len(self._context[k][0]) < self.seq_len]
+        if short:
+            raise ValueError(f"Series {short} have fewer than seq_len={self.seq_len} points.")
+        ctx = np.stack([self._context[k][0][-self.seq_len :] for k in keys])
+        pred = self._forecast_scaled(ctx)[:, steps - 1] * self._scale + self._mean
+        frames = []
+        for k, p in zip(keys, pred, strict=True):
+            cutoff = self.cutoff if k is None else pd.Index([self._context[k][1]])
+            index = fh.to_absolute_index(cutoff)
+            frame = pd.DataFrame(p, index=index, columns=self._columns)
+            frames.append(frame)
+        if keys == [None]:
+            return frames[0]
+        out = pd.concat(frames, keys=keys)
+        out.index.names = [None, None]
+        return out
+
+    # ---- update -------------------------------------------------------------------------
+    def _update(self, y, X=None, update_params=True):
+        if not update_params:
+            self._store_context(y, replace=False)
+            return self
+        import torch
+
+        from ..utils import torch_rng, train_module
+
+        L, H = self.seq_len, self.horizon_
+        parts = []
+        for key, frame in self._series(y):
+            old = self._context.get(key, (np.zeros((0, len(self._columns))), None))[0]
+            parts.append(np.concatenate([old, self._values(frame)]))
+        self._store_context(y, replace=False)
+        parts = [p for p in parts if len(p) >= L + H]
+        if not parts:
+            return self
+        net = self.network_
+        windows = _windows(parts, L + H, torch.device("cpu"))
+        self._rng_seed = (self._rng_seed + 1) % (2**31 - 1)
+        with torch_rng(self._rng_seed):
+            history = train_module(
+                net,
+                lambda w: torch.mean((net(w[:, :L]) - w[:, L:]) ** 2),
+                [windows],
+                lr=self.lr * self._final_lr_factor(),
+                batch_size=self.batch_size,
+                max_epochs=max(1, self.max_epochs // 10),
+                patience=None,
+                generator=torch.Generator().manual_seed(self._rng_seed),
+            )
+        self.history_ = [*self.history_, *({**h, "update": True} for h in history)]
+        return self
+
+    def _final_lr_factor(self) -> float:
+        return _halve_every_two(self.max_epochs) if self.lr_schedule == "halving" else 1.0
+
+    # ---- interpretability ---------------------------------------------------------------
+    def cross_attention(self, y=None, layer: int = -1):
+        """Cross-attention of every horizon query over the input patches.
+
+        Parameters
+        ----------
+        y : pd.Series or pd.DataFrame, default=None
+            Context whose last ``seq_len`` points are attended to (default: the data
+            seen in ``fit``/``update``, first series of a panel).
+        layer : int, default=-1
+            Decoder layer.
+
+        Returns
+        -------
+        attention : ndarray of shape (n_channels, n_heads, n_queries, n_patches)
+            Softmax weights of query ``m`` over input patch ``n``.
+        """
+        import torch
+
+        self.check_is_fitted()
+        if y is None:
+            ctx = next(iter(self._context.values()))[0][-self.seq_len :]
+        else:
+            frame = y.to_frame() if isinstance(y, pd.Series) else y
+            ctx = self._values(frame)[-self.seq_len :]
+            if len(ctx) < self.seq_len:
+                raise ValueError(f"y needs at least seq_len={self.seq_len} points.")
+        net = self.network_
+        net.eval()
+        net.store_attention = True
+        try:
+            with torch.no_grad():
+                net(torch.as_tensor(ctx[None]))
+            return net.attention_[layer][0].numpy()
+        finally:
+            net.store_attention = False
+            net.attention_ = []
+
+    def plot_cross_attention(self, y=None, channel: int = 0, layer: int = -1, ax=None):
+        """Heat map of horizon queries (rows) over input patches (columns), mean of heads.
+
+        Returns
+        -------
+        ax : matplotlib Axes
+        """
+        import matplotlib.pyplot as plt
+
+        attn = self.cross_attention(y, layer=layer)[channel].mean(0)
+        if ax is None:
+            _, ax = plt.subplots(figsize=(5, 3.5))
+        im = ax.imshow(attn, aspect="auto", cmap="viridis")
+        ax.set_xlabel("input patch (oldest -> newest; last = padding)")
+        ax.set_ylabel("horizon query")
+        ax.set_title(f"cross-attention, layer {layer % self.n_layers + 1}")
+        ax.figure.colorbar(im, ax=ax)
+        return ax
+
+    @classmethod
+    def get_test_params(cls, parameter_set="default"):
+        """Tiny settings for sktime's conformance tests."""
+        base = dict(
+            seq_len=6,
+            patch_len=3,
+            d_model=8,
+            n_heads=2,
+            d_ff=8,
+            n_layers=1,
+            batch_size=16,
+            max_epochs=2,
+            random_state=0,
+        )
+        return [base, {**base, "share_queries": True, "stride": 2, "scale": False}]
+
+
+def _check_time_index(y) -> None:
+    """ValueError for a time index that is not strictly increasing (per series)."""
+    if not isinstance(y, pd.Series | pd.DataFrame):
+        return  # sktime's own checks report other types
+    if isinstance(y.index, pd.MultiIndex):
+        levels = list(range(y.index.nlevels - 1))
+        groups = [g.index.get_level_values(-1) for _, g in y.groupby(level=levels, sort=False)]
+    else:
+        groups = [y.index]
+    for index in groups:
+        if not (index.is_monotonic_increasing and index.is_unique):
+            raise ValueError(
+                "y's time index must be strictly increasing (sorted, no duplicates): "
+                "call y.sort_index() and drop duplicated time points first."
+            )
+
+
+def _halve_every_two(epoch: int) -> float:
+    """The reference's ``type2`` schedule: lr halved at epochs 2, 4, 6, 8, 10."""
+    return 0.5 ** min(epoch // 2, 5)
+
+
+def _windows(parts, width, device):
+    """All stride-1 windows of ``width`` points of every part: tensor (n, width, C)."""
+    import torch
+
+    wins = [
+        torch.as_tensor(p).unfold(0, width, 1).transpose(1, 2) for p in parts if len(p) >= width
+    ]
+    return torch.cat(wins).to(device)
+
+
+def _batched_mse(net, windows, L):
+
+    total, n = 0.0, 0
+    for i in range(0, len(windows), _MAX_EVAL_BATCH):
+        w = windows[i : i + _MAX_EVAL_BATCH]
+        err = (net(w[:, :L]) - w[:, L:]) ** 2
+        total, n = total + float(err.sum()), n + err.numel()
+    return total / n
