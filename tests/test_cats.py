@@ -157,9 +157,10 @@ def test_update_moves_the_context_without_training_and_matches_a_fresh_window():
     pred = f.predict()
     assert pred.index.equals(y.index[310:316])
     # the batched path on the same window gives the same numbers
-    ctx = ((y[286:310].to_numpy() - f._mean) / f._scale).astype(np.float32)[None, :, None]
-    direct = f._forecast_scaled(ctx)[0, :6, 0] * f._scale[0] + f._mean[0]
+    direct = f.predict_windows(y[286:310].to_numpy()[None, :, None])[0, :, 0]
     np.testing.assert_allclose(pred.to_numpy(), direct, rtol=1e-5)
+    with pytest.raises(ValueError, match="shape"):
+        f.predict_windows(np.zeros((2, 5, 1)))
     # update_params=True fine-tunes
     f.update(y[310:340], update_params=True)
     changed = any(not torch.equal(v, state[k]) for k, v in f.network_.state_dict().items())

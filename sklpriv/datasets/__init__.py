@@ -1,3 +1,5 @@
 """Data set generators and loaders (nothing downloads)."""
 
-__all__: list[str] = []
+from ._ett import ett_borders, load_ett
+
+__all__ = ["ett_borders", "load_ett"]

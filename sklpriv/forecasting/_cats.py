@@ -396,6 +396,35 @@ class CATSForecaster(BaseForecaster):
                 out.append(self.network_(xb).numpy())
         return np.concatenate(out) if out else np.zeros((0, self.horizon_, len(self._columns)))
 
+    def predict_windows(self, windows) -> np.ndarray:
+        """Forecasts for many context windows at once, in data units.
+
+        The fast path for evaluating every cutoff of a test period: one batched forward
+        pass instead of an ``update``/``predict`` per cutoff (same numbers).
+
+        Parameters
+        ----------
+        windows : array-like of shape (n_windows, seq_len, n_columns)
+            The last ``seq_len`` observations before each cutoff, columns as in ``fit``.
+
+        Returns
+        -------
+        forecasts : ndarray of shape (n_windows, horizon_, n_columns)
+            Steps 1..``horizon_`` after each cutoff.
+        """
+        self.check_is_fitted()
+        w = np.asarray(windows, dtype=np.float64)
+        expected = (self.seq_len, len(self._columns))
+        if w.ndim != 3 or w.shape[1:] != expected:
+            raise ValueError(
+                f"windows must have shape (n_windows, {expected[0]}, {expected[1]}) "
+                f"(seq_len, columns), got {w.shape}."
+            )
+        if not np.isfinite(w).all():
+            raise ValueError("windows contain NaN or inf.")
+        scaled = ((w - self._mean) / self._scale).astype(np.float32)
+        return self._forecast_scaled(scaled) * self._scale + self._mean
+
     def _predict(self, fh, X=None):
         H = self._horizon(fh)
         if H > self.horizon_:
