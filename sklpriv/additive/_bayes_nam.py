@@ -53,7 +53,7 @@ class _BaseBayesNAM(BaseEstimator):
         feature_dropout: float = 0.1,
         dropout: float = 0.0,
         n_posterior_samples: int = 30,
-        lr: float = 1e-2,
+        lr: float = 3e-3,
         batch_size: int = 256,
         max_epochs: int = 100,
         early_stopping: bool = True,
@@ -442,7 +442,7 @@ class BayesNAMRegressor(RegressorMixin, _BaseBayesNAM):
         Dropout on hidden units.
     n_posterior_samples : int, default=30
         Weight draws at prediction and for the explanations.
-    lr : float, default=1e-2
+    lr : float, default=3e-3
         Adam learning rate.
     batch_size : int, default=256
     max_epochs : int, default=100
