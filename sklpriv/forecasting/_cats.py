@@ -540,6 +540,8 @@ class CATSForecaster(BaseForecaster):
         if ax is None:
             _, ax = plt.subplots(figsize=(5, 3.5))
         im = ax.imshow(attn, aspect="auto", cmap="viridis")
+        ax.set_xticks(range(attn.shape[1]))
+        ax.set_yticks(range(attn.shape[0]))
         ax.set_xlabel("input patch (oldest -> newest; last = padding)")
         ax.set_ylabel("horizon query")
         ax.set_title(f"cross-attention, layer {layer % self.n_layers + 1}")
