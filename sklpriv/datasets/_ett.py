@@ -30,7 +30,7 @@ def load_ett(path: str | PathLike) -> pd.DataFrame:
     --------
     >>> import tempfile, os
     >>> from sklpriv.datasets import load_ett
-    >>> text = "date,HUFL,OT\\n2016-07-01 00:00:00,5.8,30.5\\n2016-07-01 01:00:00,5.7,27.8\\n"
+    >>> text = "date,HUFL,OT\n2016-07-01 00:00:00,5.8,30.5\n2016-07-01 01:00:00,5.7,27.8\n"
     >>> with tempfile.TemporaryDirectory() as d:
     ...     p = os.path.join(d, "tiny.csv")
     ...     _ = open(p, "w").write(text)
