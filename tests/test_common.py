@@ -11,6 +11,16 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 import sklpriv
 from sklpriv.utils import all_estimators
 
+# tiny subnetworks, few draws: the checks test the API, not the fit
+_BAYESNAM_FAST = {
+    "hidden_sizes": (8,),
+    "max_epochs": 30,
+    "n_posterior_samples": 5,
+    "batch_size": 32,
+    "lr": 0.05,
+    "random_state": 0,
+}
+
 # class name -> constructor kwargs that keep the checks fast on 2 CPU cores
 CHECK_PARAMS: dict[str, dict] = {
     # no DP noise: the checks test the API (clustering quality on tiny blobs, invariances),
@@ -24,22 +34,8 @@ CHECK_PARAMS: dict[str, dict] = {
         "lr": 0.1,
         "random_state": 0,
     },
-    "BayesNAMRegressor": {
-        "hidden_sizes": (8,),
-        "max_epochs": 30,
-        "n_posterior_samples": 5,
-        "batch_size": 32,
-        "lr": 0.05,
-        "random_state": 0,
-    },
-    "BayesNAMClassifier": {
-        "hidden_sizes": (8,),
-        "max_epochs": 30,
-        "n_posterior_samples": 5,
-        "batch_size": 32,
-        "lr": 0.05,
-        "random_state": 0,
-    },
+    "BayesNAMRegressor": _BAYESNAM_FAST,
+    "BayesNAMClassifier": _BAYESNAM_FAST,
     "DPSATRegressor": {
         "noise_multiplier": 0.5,
         "max_epochs": 20,
