@@ -8,6 +8,7 @@ __version__ = "0.1.0"
 from .additive import BayesNAMClassifier, BayesNAMRegressor  # noqa: E402
 from .cluster import DPMorseClustering  # noqa: E402
 from .forecasting import CATSForecaster  # noqa: E402
+from .generative import TimeBridgeGenerator  # noqa: E402
 from .neural_network import DPSATClassifier, DPSATRegressor  # noqa: E402
 
 __all__ = [
@@ -17,5 +18,6 @@ __all__ = [
     "DPMorseClustering",
     "DPSATClassifier",
     "DPSATRegressor",
+    "TimeBridgeGenerator",
     "__version__",
 ]

@@ -36,6 +36,16 @@ CHECK_PARAMS: dict[str, dict] = {
     },
     "BayesNAMRegressor": _BAYESNAM_FAST,
     "BayesNAMClassifier": _BAYESNAM_FAST,
+    # a tiny transformer, a few steps: the checks run on 2-D (univariate) windows
+    "TimeBridgeGenerator": {
+        "d_model": 8,
+        "n_heads": 2,
+        "n_decoder_layers": 1,
+        "max_steps": 5,
+        "batch_size": 16,
+        "sampling_steps": 2,
+        "random_state": 0,
+    },
     "DPSATRegressor": {
         "noise_multiplier": 0.5,
         "max_epochs": 20,

@@ -1,5 +1,6 @@
 """Data set generators and loaders (nothing downloads)."""
 
 from ._ett import ett_borders, load_ett
+from ._windows import make_sines, sliding_windows
 
-__all__ = ["ett_borders", "load_ett"]
+__all__ = ["ett_borders", "load_ett", "make_sines", "sliding_windows"]

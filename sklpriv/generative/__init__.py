@@ -1,3 +1,5 @@
 """Generative models for time series."""
 
-__all__: list[str] = []
+from ._timebridge import TimeBridgeGenerator
+
+__all__ = ["TimeBridgeGenerator"]

@@ -1,3 +1,10 @@
 """Metrics for generated time series."""
 
-__all__: list[str] = []
+from ._generation import (
+    context_fid,
+    correlational_score,
+    discriminative_score,
+    predictive_score,
+)
+
+__all__ = ["context_fid", "correlational_score", "discriminative_score", "predictive_score"]

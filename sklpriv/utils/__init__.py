@@ -11,9 +11,11 @@ from ._torch import (
     torch_threads,
 )
 from ._training import train_module
+from ._validation import check_series, validate_series
 
 __all__ = [
     "all_estimators",
+    "check_series",
     "check_torch_seed",
     "get_device",
     "to_numpy",
@@ -22,4 +24,5 @@ __all__ = [
     "torch_rng",
     "torch_threads",
     "train_module",
+    "validate_series",
 ]

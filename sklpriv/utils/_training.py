@@ -23,6 +23,10 @@ def train_module(
     desc: str = "training",
     on_epoch_end: Callable[[int], None] | None = None,
     lr_factor: Callable[[int], float] | None = None,
+    max_steps: int | None = None,
+    grad_clip: float | None = None,
+    on_step_end: Callable[[int], None] | None = None,
+    betas: tuple[float, float] = (0.9, 0.999),
 ) -> list[dict]:
     """Train ``module`` with Adam on shuffled mini-batches; keep the best validation state.
 
@@ -53,6 +57,15 @@ def train_module(
     lr_factor : callable or None
         ``lr_factor(epoch) -> float``: the learning rate of epoch ``epoch`` (1-based) is
         ``lr * lr_factor(epoch)``; ``None``: constant.
+    max_steps : int or None, default=None
+        Stop after this many optimiser steps (the last epoch may be partial).
+    grad_clip : float or None, default=None
+        Clip the gradient's global norm to this value before each step.
+    on_step_end : callable or None
+        Called with the step number (1-based) after each optimiser step (e.g. an EMA
+        update).
+    betas : tuple of float, default=(0.9, 0.999)
+        Adam's betas.
 
     Returns
     -------
@@ -72,7 +85,9 @@ def train_module(
     >>> hist[-1]["train_loss"] < 1e-2
     True
     """
-    opt = torch.optim.Adam([p for p in module.parameters() if p.requires_grad], lr=lr)
+    params = [p for p in module.parameters() if p.requires_grad]
+    opt = torch.optim.Adam(params, lr=lr, betas=betas)
+    step = 0
     n = train_tensors[0].shape[0]
     history: list[dict] = []
     best, best_state, wait = float("inf"), None, 0
@@ -88,15 +103,23 @@ def train_module(
                 for group in opt.param_groups:
                     group["lr"] = lr * lr_factor(epoch)
             perm = torch.randperm(n, generator=generator).to(train_tensors[0].device)
-            total = 0.0
+            total, seen = 0.0, 0
             for start in range(0, n, batch_size):
                 idx = perm[start : start + batch_size]
                 opt.zero_grad()
                 loss = batch_loss(*(t[idx] for t in train_tensors))
                 loss.backward()
+                if grad_clip is not None:
+                    torch.nn.utils.clip_grad_norm_(params, grad_clip)
                 opt.step()
+                step += 1
+                if on_step_end is not None:
+                    on_step_end(step)
                 total += float(loss.detach()) * len(idx)
-            row = {"epoch": epoch, "train_loss": total / n}
+                seen += len(idx)
+                if max_steps is not None and step >= max_steps:
+                    break
+            row = {"epoch": epoch, "train_loss": total / seen}
             if val_loss is not None:
                 module.eval()
                 with torch.no_grad():
@@ -115,6 +138,8 @@ def train_module(
                     wait += 1
                     if patience is not None and wait >= patience:
                         break
+            if max_steps is not None and step >= max_steps:
+                break
     finally:
         if progress is not None:
             progress.close()

@@ -1,0 +1,170 @@
+"""TimeBridge: prior="gp" vs prior="normal" (same network, same run), window 24.
+
+Sines (10,000 windows of 5 features, generated) and stocks
+(``stock_data.csv``: 6 daily series, sliding windows of 24, stride 1). The field's protocol:
+the four metrics on [0, 1]-scaled data, each repeated 5 times with different seeds,
+reported as mean ± the half-width of the 95% t-interval (as Diffusion-TS' display_scores).
+
+    python benchmarks/bench_timebridge.py --data ../shared/data [--max-steps 6000]
+        [--n-samples 0] [--repeats 5] [--only sines] [--device cuda]
+
+``--n-samples 0`` generates as many windows as the data set has (the field's protocol);
+a smaller number keeps a CPU run short (all metrics then use that many real windows too).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+import pandas as pd
+import torch
+from _common import data_dir, markdown_table, write_result
+from scipy import stats
+
+from sklpriv import TimeBridgeGenerator
+from sklpriv.datasets import make_sines, sliding_windows
+from sklpriv.metrics import (
+    context_fid,
+    correlational_score,
+    discriminative_score,
+    predictive_score,
+)
+
+# Diffusion-TS (the strongest published peer; TimeBridge paper, window 24)
+PEER = {
+    "sines": dict(disc=0.006, pred=0.093, fid=0.006, corr=0.015),
+    "stocks": dict(disc=0.067, pred=0.036, fid=0.147, corr=0.004),
+}
+REAL_PRED = {"sines": 0.094, "stocks": 0.036}
+
+
+def load(name, folder):
+    """Windows in the field's [0, 1] space: sines as generated, stocks min-max scaled over
+    the whole series (the reference's MinMaxScaler)."""
+    if name == "sines":
+        return make_sines(10000, n_timesteps=24, n_features=5, random_state=123)
+    df = pd.read_csv(folder / "stock_data.csv")
+    df = (df - df.min()) / (df.max() - df.min())
+    return sliding_windows(df, window=24, stride=1)
+
+
+def interval(values):
+    v = np.asarray(values, dtype=float)
+    if len(v) < 2:
+        return f"{v.mean():.3f}"
+    half = stats.t.ppf(0.975, len(v) - 1) * stats.sem(v)
+    return f"{v.mean():.3f} ± {half:.3f}"
+
+
+def evaluate(real, fake, repeats):
+    """The four metrics, ``repeats`` seeds each; correlational on random fifths."""
+    out = {k: [] for k in ("disc", "pred", "fid", "corr")}
+    kw = dict(scale=False)  # already in the field's [0, 1] space
+    for seed in range(repeats):
+        out["disc"].append(discriminative_score(real, fake, random_state=seed, **kw))
+        out["pred"].append(predictive_score(real, fake, random_state=seed, **kw))
+        out["fid"].append(context_fid(real, fake, random_state=seed, **kw))
+        out["corr"].append(
+            correlational_score(
+                real, fake, n_samples=max(len(real) // 5, 2), random_state=seed, **kw
+            )
+        )
+    return out
+
+
+def cell(name, prior, folder, args):
+    """Fit, sample and evaluate one (data set, prior) in this process."""
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    X = load(name, folder)
+    n_gen = args.n_samples or len(X)
+    real = X[np.random.RandomState(0).choice(len(X), min(n_gen, len(X)), replace=False)]
+    gen = TimeBridgeGenerator(
+        prior=prior, max_steps=args.max_steps, device=args.device, random_state=0
+    )
+    t0 = time.perf_counter()
+    gen.fit(X)
+    fit_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    fake = gen.sample(n_gen, random_state=0)
+    per_s = n_gen / (time.perf_counter() - t0)
+    m = evaluate(real, fake, args.repeats)
+    row = [name, f"TimeBridge, prior={prior}"] + [interval(m[k]) for k in m]
+    row += [f"{fit_s:.0f}", f"{per_s:.1f}"]
+    print(" | ".join(row), flush=True)
+    return row, X.shape, n_gen
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--data", default=None)
+    p.add_argument("--only", nargs="*", default=None)
+    p.add_argument("--priors", nargs="*", default=["gp", "normal"])
+    p.add_argument("--max-steps", type=int, default=6000)
+    p.add_argument("--n-samples", type=int, default=0)
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--device", default=None)
+    p.add_argument("--threads", type=int, default=None, help="torch threads per cell")
+    p.add_argument("--parallel", type=int, default=1, help="cells run at once (processes)")
+    args = p.parse_args(argv)
+    folder = data_dir(args.data)
+    names = args.only or ["sines", "stocks"]
+    jobs = [(name, prior) for name in names for prior in args.priors]
+    with ProcessPoolExecutor(args.parallel) as pool:
+        done = dict(
+            zip(
+                jobs,
+                pool.map(cell, *zip(*jobs, strict=True), [folder] * len(jobs), [args] * len(jobs)),
+                strict=True,
+            )
+        )
+    rows = []
+    for name in names:
+        shape, n_gen = None, None
+        for prior in args.priors:
+            row, shape, n_gen = done[(name, prior)]
+            rows.append(row)
+        peer = PEER[name]
+        rows.append(
+            [name, "Diffusion-TS (published)"] + [f"{peer[k]:.3f}" for k in peer] + ["", ""]
+        )
+        rows.append([name, "real data (published)", "", f"{REAL_PRED[name]:.3f}", "", "", "", ""])
+        rows.append(
+            [name, "windows", " x ".join(map(str, shape)), f"{n_gen} generated", "", "", "", ""]
+        )
+    header = [
+        "data",
+        "model",
+        "discriminative",
+        "predictive",
+        "context-FID",
+        "correlational",
+        "fit s",
+        "samples/s",
+    ]
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    body = (
+        f"Window 24; TimeBridge defaults (d_model 64, 1 encoder + 2 decoder layers, batch 128, "
+        f"lr 8e-4, EMA 0.995, 40 sampler steps, SDE sampler), `max_steps={args.max_steps}`, "
+        f"device {device}, torch threads per cell {args.threads or torch.get_num_threads()}, "
+        f"{args.parallel} cell(s) at a time (fit seconds are wall seconds of one cell). "
+        "Metrics on [0, 1]-scaled "
+        f"windows, {args.repeats} seeds each, mean ± half-width of the 95% t-interval; lower "
+        "is better everywhere. Real windows for the metrics: a random subset of the size "
+        "generated. Published rows: the TimeBridge paper's table (Diffusion-TS, same window)."
+        "\n\n" + markdown_table(header, rows)
+    )
+    write_result(
+        "timebridge",
+        "TimeBridge benchmark",
+        body,
+        "python benchmarks/bench_timebridge.py " + " ".join(sys.argv[1:]),
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,225 @@
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+
+from sklpriv import TimeBridgeGenerator
+from sklpriv.datasets import make_sines, sliding_windows
+from sklpriv.generative._bridge import T_MAX, VPBridge, karras_times
+from sklpriv.generative._priors import fit_prior, interpolation_prior, sample_prior
+from sklpriv.metrics import discriminative_score
+
+TINY = dict(d_model=16, n_heads=2, max_steps=20, batch_size=32, sampling_steps=4)
+
+
+@pytest.fixture(scope="module")
+def sines():
+    return make_sines(400, n_timesteps=12, n_features=2, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def fitted(sines):
+    return TimeBridgeGenerator(**TINY, random_state=0).fit(sines)
+
+
+# ---- the bridge ---------------------------------------------------------------------------
+def test_bridge_end_points():
+    """t = T: the prior draw; t -> 0: the data (both ends pinned, no noise left)."""
+    bridge = VPBridge(0.2, 10.0, 0.5)
+    a, b, c = (float(v) for v in bridge.coefficients(T_MAX))
+    assert a == pytest.approx(1.0) and b == pytest.approx(0.0, abs=1e-12) and c < 1e-12
+    a, b, c = (float(v) for v in bridge.coefficients(1e-7))
+    assert a < 1e-5 and b == pytest.approx(1.0, abs=1e-5) and c < 1e-5
+    x0, xT = torch.zeros(3, 4, 2), torch.ones(3, 4, 2)
+    noise = torch.randn(3, 4, 2)
+    at_T = bridge.marginal(x0, xT, torch.full((3,), T_MAX, dtype=torch.float64), noise)
+    assert torch.allclose(at_T, xT, atol=1e-6)
+
+
+@pytest.mark.parametrize("t", [0.1, 0.4, 0.8])
+def test_bridge_coefficients_match_simulated_vp_sde(t):
+    """Simulate the VP SDE dx = -beta(t)/2 x dt + sqrt(beta(t)) dW (beta = b_min + b_d t)
+    from a fixed x0 by Euler-Maruyama; regressing x_t on x_T recovers a_t (slope),
+    b_t x0 (intercept) and c_t (residual variance)."""
+    b_min, b_d, x0, n_steps, n = 0.2, 10.0, 0.7, 1000, 60_000
+    rng = np.random.RandomState(0)
+    x, dt, x_t = np.full(n, x0), 1.0 / n_steps, None
+    for k in range(n_steps):
+        s = k * dt
+        beta = b_min + b_d * s
+        x = x - 0.5 * beta * x * dt + np.sqrt(beta * dt) * rng.randn(n)
+        if x_t is None and (k + 1) * dt >= t - 1e-12:
+            x_t = x.copy()
+    slope, intercept = np.polyfit(x, x_t, 1)
+    resid = np.var(x_t - (slope * x + intercept))
+    a, b, c = (float(v) for v in VPBridge(b_min, b_d, 0.5).coefficients(t))
+    assert slope == pytest.approx(a, abs=0.02)
+    assert intercept == pytest.approx(b * x0, abs=0.02)
+    assert resid == pytest.approx(c, rel=0.05, abs=2e-3)
+
+
+def test_karras_schedule():
+    times = karras_times(40)
+    assert len(times) == 41 and times[-1] == 0.0
+    assert times[0] == pytest.approx(1 - 1e-4) and times[-2] == pytest.approx(0.002)
+    assert all(a > b for a, b in zip(times, times[1:], strict=False))
+
+
+# ---- the priors ---------------------------------------------------------------------------
+@pytest.mark.parametrize("kind", ["mean", "gp"])
+def test_priors_reproduce_window_statistics(sines, kind):
+    Z = 2 * (sines - sines.min()) / (sines.max() - sines.min()) - 1
+    prior = fit_prior(kind, Z, variance=1.0)
+    np.testing.assert_allclose(prior["mean"], Z.mean(axis=0))
+    draws = sample_prior(prior, 40_000, torch.Generator().manual_seed(0)).double().numpy()
+    np.testing.assert_allclose(draws.mean(axis=0), Z.mean(axis=0), atol=0.03)
+    for c in range(Z.shape[2]):
+        emp = np.cov(draws[:, :, c], rowvar=False)
+        np.testing.assert_allclose(emp, prior["covariance"][c], atol=0.04)
+    if kind == "mean":  # its covariance is the windows' own per-time variance
+        np.testing.assert_allclose(
+            np.diagonal(prior["covariance"], axis1=1, axis2=2).T, Z.var(axis=0, ddof=1)
+        )
+    else:  # RBF kernel in time plus the per-time std on the diagonal (authors' code)
+        L = Z.shape[1]
+        d = np.subtract.outer(np.arange(L), np.arange(L))
+        kernel = np.exp(-(d**2) / (2 * Z.std() ** 2))
+        np.testing.assert_allclose(
+            prior["covariance"][0], kernel + np.diag(Z.std(axis=0, ddof=1)[:, 0])
+        )
+
+
+def test_trend_prior_is_the_windows_low_pass():
+    t = np.linspace(0, 1, 24)
+    X = (0.5 * t + 0.1 * np.sin(2 * np.pi * 8 * t))[None, :, None].repeat(3, 0)
+    prior = fit_prior("trend", X, variance=1.0)
+    trend = prior["trends"][0, :, 0]
+    assert np.abs(trend - 0.5 * t).max() < 0.05  # the fast oscillation is filtered out
+    draw = sample_prior(prior, 2, torch.Generator().manual_seed(0), index=np.array([1, 2]))
+    np.testing.assert_allclose(draw.numpy(), prior["trends"][[1, 2]])
+
+
+def test_interpolation_prior():
+    X = np.array([[0.0, np.nan, 2.0, np.nan]])[:, :, None]
+    obs = ~np.isnan(X)
+    out = interpolation_prior(np.nan_to_num(X), obs, np.zeros((4, 1)))
+    np.testing.assert_allclose(out[0, :, 0], [0.0, 1.0, 2.0, 2.0])
+
+
+# ---- the estimator ------------------------------------------------------------------------
+def test_sample_shape_units_and_seed(fitted, sines):
+    S = fitted.sample(50, random_state=1)
+    assert S.shape == (50, 12, 2)
+    # the [-1, 1] clamp maps back to the data's range
+    assert S.min() >= sines.min() - 1e-9 and S.max() <= sines.max() + 1e-9
+    np.testing.assert_array_equal(S, fitted.sample(50, random_state=1))
+    assert not np.array_equal(S, fitted.sample(50, random_state=2))
+    assert fitted.n_timesteps_ == 12 and fitted.n_channels_ == 2 and fitted.n_features_in_ == 2
+    assert fitted.n_iter_ == TINY["max_steps"]
+
+
+def test_same_seed_same_model(sines):
+    a = TimeBridgeGenerator(**TINY, random_state=3).fit(sines)
+    b = clone(a).fit(sines)
+    for p, q in zip(a.network_.parameters(), b.network_.parameters(), strict=True):
+        assert torch.equal(p, q)
+    assert a.score(sines) == b.score(sines)
+
+
+def test_univariate_2d_and_pandas_windows():
+    y = pd.Series(np.sin(np.arange(300) / 4.0) * 3 + 10)
+    W = sliding_windows(y, window=16, stride=2)
+    assert W.shape == (143, 16, 1)
+    gen = TimeBridgeGenerator(**TINY, random_state=0).fit(W[:, :, 0])
+    S = gen.sample(4, random_state=0)
+    assert S.shape == (4, 16) and gen.n_features_in_ == 16
+    assert 7 - 1e-9 <= S.min() and S.max() <= 13 + 1e-9
+
+
+def test_impute_keeps_observed_entries_exactly(fitted, sines):
+    X = sines[:10].copy()
+    rng = np.random.RandomState(0)
+    missing = rng.rand(*X.shape) < 0.4
+    X[missing] = np.nan
+    out = fitted.impute(X, random_state=0)
+    assert out.shape == X.shape and not np.isnan(out).any()
+    np.testing.assert_array_equal(out[~missing], sines[:10][~missing])
+    np.testing.assert_array_equal(out, fitted.impute(X, random_state=0))
+
+
+def test_conditional_sampling(fitted, sines):
+    cond = np.full((1, 12, 2), np.nan)
+    cond[0, 0], cond[0, -1] = sines[0, 0], sines[0, -1]
+    S = fitted.sample(5, random_state=0, condition=cond)
+    assert S.shape == (5, 12, 2)
+    np.testing.assert_array_equal(S[:, 0], np.broadcast_to(sines[0, 0], (5, 2)))
+    np.testing.assert_array_equal(S[:, -1], np.broadcast_to(sines[0, -1], (5, 2)))
+    with pytest.raises(ValueError, match="condition has 2 rows"):
+        fitted.sample(5, condition=np.repeat(cond, 2, 0))
+
+
+def test_it_learns_sines():
+    """A short fit makes generated sines much harder to tell from real ones than the
+    samples of the untrained network (standard normal prior: the GP prior alone is already
+    close to sines)."""
+    X = make_sines(2000, n_timesteps=12, n_features=2, random_state=0)
+    params = dict(
+        prior="normal", d_model=32, n_heads=4, batch_size=64, sampling_steps=10, lr=2e-3
+    )
+    trained = TimeBridgeGenerator(**params, max_steps=400, random_state=0).fit(X)
+    untrained = TimeBridgeGenerator(**params, max_steps=1, random_state=0).fit(X)
+    real = make_sines(400, n_timesteps=12, n_features=2, random_state=1)
+    d_trained = discriminative_score(
+        real, trained.sample(400, random_state=0), n_iter=2000, random_state=0
+    )
+    d_untrained = discriminative_score(
+        real, untrained.sample(400, random_state=0), n_iter=2000, random_state=0
+    )
+    assert d_untrained > 0.3
+    assert d_trained < 0.5 * d_untrained
+    assert trained.score(real) > untrained.score(real)
+
+
+def test_grid_search_over_prior(sines):
+    search = GridSearchCV(
+        TimeBridgeGenerator(**TINY, random_state=0),
+        {"prior": ["normal", "gp"]},
+        cv=2,
+    ).fit(sines[:, :, 0])
+    assert search.best_params_["prior"] in ("normal", "gp")
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+
+
+def test_verbose_progress(sines, capsys):
+    TimeBridgeGenerator(**TINY, verbose=1, random_state=0).fit(sines)
+    assert "TimeBridgeGenerator" in capsys.readouterr().err
+
+
+# ---- errors -------------------------------------------------------------------------------
+def test_bad_input(fitted, sines):
+    X = sines.copy()
+    X[0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        TimeBridgeGenerator(**TINY).fit(X)
+    with pytest.raises(ValueError, match="3-D"):
+        TimeBridgeGenerator(**TINY).fit(np.zeros((4, 3, 2, 2)))
+    with pytest.raises(ValueError, match="window=50 is longer than the series"):
+        sliding_windows(np.zeros(20), window=50)
+    with pytest.raises(ValueError, match="fitted on windows of shape"):
+        fitted.score(np.zeros((3, 10, 2)))
+    with pytest.raises(ValueError, match="the model was fitted on"):
+        fitted.impute(np.zeros((3, 12, 3)))
+    with pytest.raises(ValueError, match="divisible by n_heads"):
+        TimeBridgeGenerator(d_model=10, n_heads=4).fit(sines)
+    with pytest.raises(ValueError, match="prior"):
+        TimeBridgeGenerator(prior="uniform").fit(sines)
+    with pytest.raises(ValueError, match="n_samples"):
+        fitted.sample(0)
+
+
+def test_make_sines():
+    X = make_sines(50, n_timesteps=30, n_features=3, random_state=0)
+    assert X.shape == (50, 30, 3) and X.min() >= 0.5 - 1e-12 and X.max() <= 1
+    np.testing.assert_array_equal(X, make_sines(50, n_timesteps=30, n_features=3, random_state=0))
