@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import pickle
 import sys
 import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -159,15 +161,15 @@ def summarise(name, results, splits):
             "HistGradientBoosting (ceiling)": [get(split, "HGB", split)],
         }
         for m, rs in entries.items():
+            d = per.setdefault(m, {"score": [], "secs": [], "error": None})
             errs = [r["error"] for r in rs if "error" in r]
-            if errs:
-                per.setdefault(m, {"error": errs[0]})
+            if errs:  # a split not run (deadline) or a fit that failed: left out, counted
+                if errs[0] != "not run":
+                    d["error"] = errs[0]
                 continue
             pred = np.mean([r["pred"] for r in rs], axis=0)
-            d = per.setdefault(m, {"score": [], "secs": []})
-            if "score" in d:
-                d["score"].append(score(kind, rs[0]["y"], pred))
-                d["secs"].append(sum(r["secs"] for r in rs))
+            d["score"].append(score(kind, rs[0]["y"], pred))
+            d["secs"].append(sum(r["secs"] for r in rs))
     bayes = [get(0, "BayesNAM", s) for s in range(5)]
     nams = [get(0, "NAM", k) for k in range(5)]
     extra = {}
@@ -186,20 +188,20 @@ def summarise(name, results, splits):
         extra["NAM x1 (ours, prior_sigma=None)"] = f"importance corr {ncorr:.3f}"
     rows = []
     for m, d in per.items():
-        if "error" in d:
-            rows.append([name, m, metric, f"failed: {d['error']}", "", ""])
-        else:
-            rows.append(
-                [
-                    name,
-                    m,
-                    metric,
-                    mean_std(d["score"]),
-                    f"{np.mean(d['secs']):.1f}",
-                    extra.get(m, ""),
-                ]
-            )
+        if not d["score"]:
+            why = f"failed: {d['error']}" if d["error"] else "not run before the deadline"
+            rows.append([name, m, metric, why, "", ""])
+            continue
+        value = mean_std(d["score"])
+        if len(d["score"]) < splits:
+            value += f" ({len(d['score'])} of {splits} splits)"
+        rows.append([name, m, metric, value, f"{np.mean(d['secs']):.1f}", extra.get(m, "")])
     return rows
+
+
+def _cache_name(job):
+    name, split, method, seed = job
+    return f"{name.replace(' ', '_')}-{split}-{method}-{seed}.pkl"
 
 
 def main(argv=None):
@@ -209,6 +211,9 @@ def main(argv=None):
     p.add_argument("--only", nargs="*", default=None)
     p.add_argument("--parallel", type=int, default=os.cpu_count())
     p.add_argument("--deadline", type=float, default=None, help="seconds; then report")
+    p.add_argument(
+        "--cache", default=None, help="folder keeping each finished fit; a rerun resumes"
+    )
     args = p.parse_args(argv)
     warnings.simplefilter("ignore")
     folder = data_dir(args.data)
@@ -217,14 +222,25 @@ def main(argv=None):
     # longest first: EBM, then the neural fits of the big sets
     jobs.sort(key=lambda j: (names.index(j[0]), j[2] != "EBM"))
     results = {}
+    cache = Path(args.cache) if args.cache else None
+    if cache is not None:
+        cache.mkdir(parents=True, exist_ok=True)
+        for j in jobs:
+            f = cache / _cache_name(j)
+            if f.exists():
+                results[j] = pickle.loads(f.read_bytes())
+        print(f"{len(results)} fits read from {cache}", flush=True)
+    todo = [j for j in jobs if j not in results]
     t0 = time.perf_counter()
     pool = ProcessPoolExecutor(args.parallel)
-    futures = {pool.submit(cell, *j, folder): j for j in jobs}
+    futures = {pool.submit(cell, *j, folder): j for j in todo}
     try:
         for i, fut in enumerate(as_completed(futures, timeout=args.deadline), 1):
             results[futures[fut]] = fut.result()
+            if cache is not None and "error" not in results[futures[fut]]:
+                (cache / _cache_name(futures[fut])).write_bytes(pickle.dumps(results[futures[fut]]))
             if i % 10 == 0 or i == len(jobs):
-                print(f"{i}/{len(jobs)} cells, {time.perf_counter() - t0:.0f} s", flush=True)
+                print(f"{i}/{len(todo)} cells, {time.perf_counter() - t0:.0f} s", flush=True)
         pool.shutdown()
     except TimeoutError:  # report what finished; the rest shows as "not run"
         print(f"deadline: {len(results)}/{len(jobs)} cells done", flush=True)

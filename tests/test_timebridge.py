@@ -223,3 +223,12 @@ def test_make_sines():
     X = make_sines(50, n_timesteps=30, n_features=3, random_state=0)
     assert X.shape == (50, 30, 3) and X.min() >= 0.5 - 1e-12 and X.max() <= 1
     np.testing.assert_array_equal(X, make_sines(50, n_timesteps=30, n_features=3, random_state=0))
+
+
+def test_demo_section(tmp_path):
+    from sklpriv._demo import demo_timebridge
+
+    res = demo_timebridge(tmp_path)
+    assert (tmp_path / res.figures[0]).exists()
+    row = res.rows[0]
+    assert row["value"] < row["baseline value"]
