@@ -165,9 +165,7 @@ def test_it_learns_sines():
     samples of the untrained network (standard normal prior: the GP prior alone is already
     close to sines)."""
     X = make_sines(2000, n_timesteps=12, n_features=2, random_state=0)
-    params = dict(
-        prior="normal", d_model=32, n_heads=4, batch_size=64, sampling_steps=10, lr=2e-3
-    )
+    params = dict(prior="normal", d_model=32, n_heads=4, batch_size=64, sampling_steps=10, lr=2e-3)
     trained = TimeBridgeGenerator(**params, max_steps=400, random_state=0).fit(X)
     untrained = TimeBridgeGenerator(**params, max_steps=1, random_state=0).fit(X)
     real = make_sines(400, n_timesteps=12, n_features=2, random_state=1)
