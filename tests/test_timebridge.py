@@ -223,6 +223,14 @@ def test_make_sines():
     np.testing.assert_array_equal(X, make_sines(50, n_timesteps=30, n_features=3, random_state=0))
 
 
+def test_plot_samples(fitted, sines):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    ax = fitted.plot_samples(sines, n_samples=3, feature=1)
+    assert len(ax.lines) == 6
+
+
 def test_demo_section(tmp_path):
     from sklpriv._demo import demo_timebridge
 

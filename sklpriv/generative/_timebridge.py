@@ -476,6 +476,45 @@ class TimeBridgeGenerator(DensityMixin, BaseEstimator):
                 total += float(losses.sum())
         return -total / len(Z)
 
+    def plot_samples(
+        self, X=None, *, n_samples: int = 5, feature: int = 0, ax=None, random_state=0
+    ):
+        """Draw generated windows of one feature, over real ones when ``X`` is given.
+
+        Parameters
+        ----------
+        X : array-like of the training layout or None
+            Real windows; the first ``n_samples`` are drawn in black.
+        n_samples : int, default=5
+            Windows of each kind.
+        feature : int, default=0
+            Variable to draw (ignored for univariate windows).
+        ax : matplotlib Axes or None
+        random_state : int, RandomState instance or None, default=0
+            Seeds the samples.
+
+        Returns
+        -------
+        ax : matplotlib Axes
+        """
+        import matplotlib.pyplot as plt
+
+        check_is_fitted(self)
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 3.5))
+        fake = self.sample(n_samples, random_state=random_state)
+        curves = [(fake, "C1", "generated")]
+        if X is not None:
+            real = self._check_windows(X, allow_nan=False, name="X")[:n_samples]
+            curves.insert(0, (real[..., 0] if self.ndim_ == 2 else real, "k", "real"))
+        for data, color, label in curves:
+            data = data if data.ndim == 2 else data[:, :, feature]
+            for i, row in enumerate(data):
+                ax.plot(row, color=color, lw=1, alpha=0.8, label=label if i == 0 else None)
+        ax.set(xlabel="time step", ylabel=f"feature {feature}" if self.ndim_ == 3 else "value")
+        ax.legend()
+        return ax
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = False
