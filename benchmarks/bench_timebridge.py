@@ -110,6 +110,7 @@ def main(argv=None):
     p.add_argument("--device", default=None)
     p.add_argument("--threads", type=int, default=None, help="torch threads per cell")
     p.add_argument("--parallel", type=int, default=1, help="cells run at once (processes)")
+    p.add_argument("--name", default="timebridge", help="results file: benchmarks/results/NAME.md")
     args = p.parse_args(argv)
     folder = data_dir(args.data)
     names = args.only or ["sines", "stocks"]
@@ -159,7 +160,7 @@ def main(argv=None):
         "\n\n" + markdown_table(header, rows)
     )
     write_result(
-        "timebridge",
+        args.name,
         "TimeBridge benchmark",
         body,
         "python benchmarks/bench_timebridge.py " + " ".join(sys.argv[1:]),

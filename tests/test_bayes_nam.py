@@ -136,6 +136,34 @@ def test_one_hot_columns_use_their_values():
     assert sorted(d[d.feature == "is_a"].x) == [0.0, 1.0]
     m = d[d.feature == "is_a"].set_index("x")["mean"]
     assert m[1.0] - m[0.0] == pytest.approx(2.0, abs=0.4)
+    # two-valued columns get one weight, not a subnetwork (also when all are such)
+    assert reg.module_.linear_features == [1]
+    only = BayesNAMRegressor(**{**KW, "max_epochs": 30, "early_stopping": False})
+    c = only.fit(X[["is_a"]], y).feature_contributions(X[["is_a"]])
+    # feature dropout p shrinks a lone feature's effect by (1 - p): 2 * 0.9
+    assert c[cat == 1].mean() - c[cat == 0].mean() == pytest.approx(1.8, abs=0.25)
+
+
+def test_quantile_encoding_keeps_units_and_skips_discrete_columns():
+    rng = np.random.RandomState(0)
+    num = rng.lognormal(size=600)  # skewed: dense near 0, a long right tail
+    cat = rng.randint(0, 2, 600)
+    X = pd.DataFrame({"num": num, "is_a": cat})
+    y = np.log(num) + 2 * cat + 0.1 * rng.randn(600)
+    reg = BayesNAMRegressor(**{**KW, "feature_encoding": "quantile", "max_epochs": 30})
+    reg.fit(X, y)
+    assert list(reg.quantile_features_) == [0]  # the 0/1 column is left as it is
+    d = reg.shape_functions()
+    x = d[d.feature == "num"].x.to_numpy()
+    assert x.min() == pytest.approx(num.min()) and x.max() == pytest.approx(num.max())
+    assert sorted(d[d.feature == "is_a"].x) == [0.0, 1.0]
+    # the log shape is learned in the feature's own units (inside the central 90%)
+    inner = d[(d.feature == "num") & d.x.between(*np.quantile(num, [0.05, 0.95]))]
+    true = np.log(inner.x) - np.log(num).mean()
+    assert np.corrcoef(inner["mean"], true)[0, 1] > 0.95
+    assert reg.score(X, y) > 0.9
+    with pytest.raises(ValueError, match="feature_encoding"):
+        BayesNAMRegressor(feature_encoding="rank").fit(X, y)
 
 
 def test_deterministic_nam_path():

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
-from sklearn.preprocessing import LabelEncoder
+from sklearn.preprocessing import LabelEncoder, QuantileTransformer
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
@@ -22,12 +22,14 @@ from ._layers import FeatureNets
 
 _N_REFERENCE = 1000  # training rows kept to centre the shape functions and draw the rug
 _CHUNK_ELEMENTS = 2**24  # hidden activations per forward pass at prediction (128 MiB f64)
+_MAX_DISCRETE = 10  # features with at most this many distinct values: not quantile-encoded
 
 
 class _BaseBayesNAM(BaseEstimator):
     _parameter_constraints: dict = {
         "hidden_sizes": [tuple, list],
         "activation": [StrOptions({"relu", "exu"})],
+        "feature_encoding": [StrOptions({"standard", "quantile"})],
         "prior_sigma": [Interval(Real, 0, None, closed="neither"), None],
         "kl_weight": [Interval(Real, 0, None, closed="left")],
         "feature_dropout": [Interval(Real, 0, 1, closed="left")],
@@ -48,6 +50,7 @@ class _BaseBayesNAM(BaseEstimator):
         *,
         hidden_sizes=(64, 64, 32),
         activation: str = "relu",
+        feature_encoding: str = "standard",
         prior_sigma: float | None = 1.0,
         kl_weight: float = 1.0,
         feature_dropout: float = 0.1,
@@ -64,6 +67,7 @@ class _BaseBayesNAM(BaseEstimator):
     ):
         self.hidden_sizes = hidden_sizes
         self.activation = activation
+        self.feature_encoding = feature_encoding
         self.prior_sigma = prior_sigma
         self.kl_weight = kl_weight
         self.feature_dropout = feature_dropout
@@ -89,8 +93,14 @@ class _BaseBayesNAM(BaseEstimator):
         raise NotImplementedError
 
     # ---- model --------------------------------------------------------------------------
-    def _scale(self, X):
-        return (np.asarray(X, dtype=np.float32) - self.x_mean_) / self.x_scale_
+    def _encode(self, X):
+        """Subnetwork inputs: (quantile-encoded, then) standardised features."""
+        X = np.asarray(X, dtype=np.float32)
+        if self.quantile_transformer_ is not None:
+            X = X.copy()
+            cols = self.quantile_features_
+            X[:, cols] = self.quantile_transformer_.transform(X[:, cols])
+        return ((X - self.x_mean_) / self.x_scale_).astype(np.float32)
 
     def _eta(self, Z, weights, mask=None):
         """Additive predictor per draw: (S, B, n_out); contributions (S, B, F, n_out)."""
@@ -118,12 +128,27 @@ class _BaseBayesNAM(BaseEstimator):
         X, y = validate_data(self, X, y, reset=True, dtype=np.float32)
         rng = check_random_state(self.random_state)
         seed = check_torch_seed(rng)
-        self.x_mean_ = X.mean(0).astype(np.float32)
-        scale = X.std(0).astype(np.float32)
+        n = len(X)
+        self.quantile_transformer_, self.quantile_features_ = None, np.zeros(0, dtype=int)
+        E = X
+        n_unique = [len(np.unique(X[:, j])) for j in range(X.shape[1])]
+        if self.feature_encoding == "quantile":
+            cols = [j for j, u in enumerate(n_unique) if u > _MAX_DISCRETE]
+            self.quantile_features_ = np.asarray(cols, dtype=int)
+            if cols:
+                self.quantile_transformer_ = QuantileTransformer(
+                    n_quantiles=min(1000, n),
+                    output_distribution="normal",
+                    subsample=None,
+                    random_state=0,
+                ).fit(X[:, cols])
+                E = X.copy()
+                E[:, cols] = self.quantile_transformer_.transform(X[:, cols])
+        self.x_mean_ = E.mean(0).astype(np.float32)
+        scale = E.std(0).astype(np.float32)
         self.x_scale_ = np.where(scale > 0, scale, 1.0).astype(np.float32)
         yt = self._prepare_y(y)
-        n = len(X)
-        Z = to_tensor(self._scale(X))
+        Z = to_tensor(self._encode(X))
         ref = rng.choice(n, size=min(n, _N_REFERENCE), replace=False)
         self.X_reference_ = X[np.sort(ref)]
         idx = rng.permutation(n)
@@ -140,6 +165,7 @@ class _BaseBayesNAM(BaseEstimator):
                 self.activation,
                 self.prior_sigma,
                 self.dropout,
+                linear_features=[j for j, u in enumerate(n_unique) if u <= 2],
             )
             self.intercept_param_ = torch.nn.Parameter(torch.zeros(self._n_out()))
             self._init_extra()
@@ -198,7 +224,7 @@ class _BaseBayesNAM(BaseEstimator):
         return [tuple(t.double() for t in wb) for wb in w]
 
     def _tensor(self, X):
-        return to_tensor(self._scale(X), dtype=torch.float64)
+        return to_tensor(self._encode(X), dtype=torch.float64)
 
     @torch.no_grad()
     def _forward_draws(self, X, w):
@@ -298,7 +324,7 @@ class _BaseBayesNAM(BaseEstimator):
             u = np.unique(Xr[:, j])
             grids.append(u if len(u) <= 10 else np.linspace(u[0], u[-1], n_points))
         m = max(len(g) for g in grids)
-        G = np.tile(self.x_mean_, (m, 1))
+        G = np.tile(np.median(Xr, axis=0), (m, 1))  # other columns: any valid value
         for j, g in enumerate(grids):
             G[:, j] = np.pad(g, (0, m - len(g)), mode="edge")
         c, _ = self._contrib_draws(G)
@@ -430,6 +456,16 @@ class BayesNAMRegressor(RegressorMixin, _BaseBayesNAM):
         Hidden layers of every feature subnetwork.
     activation : {"relu", "exu"}, default="relu"
         ``"exu"``: NAM's exp-centred first unit.
+    feature_encoding : {"standard", "quantile"}, default="standard"
+        Input of each subnetwork. ``"standard"``: the standardised feature.
+        ``"quantile"``: features with more than 10 distinct values are first mapped
+        through their empirical quantiles to a standard normal (one-hot and other discrete
+        columns stay standardised). This gives the subnetworks resolution where data are
+        dense and often fits jagged shapes better (California's latitude/longitude), but
+        a gap in the training data shrinks to nothing in the encoded input and values
+        outside the training range are clipped, so the bands *cannot* widen there: keep
+        ``"standard"`` when you want the uncertainty to flag sparse regions. Shape
+        functions are reported in the feature's own units either way.
     prior_sigma : float or None, default=1.0
         Prior sd of the weights. ``None``: deterministic weights, i.e. a plain NAM.
     kl_weight : float, default=1.0
@@ -461,6 +497,8 @@ class BayesNAMRegressor(RegressorMixin, _BaseBayesNAM):
         Defined only when X has string feature names.
     module_ : FeatureNets
         The trained subnetworks.
+    quantile_transformer_ : QuantileTransformer or None
+        Fitted on the continuous features when ``feature_encoding="quantile"``.
     noise_std_ : float
         Learned observation noise sd (data units).
     feature_importances_, feature_importances_std_ : ndarray of shape (n_features,)
@@ -556,7 +594,7 @@ class BayesNAMClassifier(ClassifierMixin, _BaseBayesNAM):
 
     Parameters
     ----------
-    hidden_sizes, activation, prior_sigma, kl_weight, feature_dropout, dropout, \
+    hidden_sizes, activation, feature_encoding, prior_sigma, kl_weight, feature_dropout, dropout, \
 n_posterior_samples, lr, batch_size, max_epochs, early_stopping, validation_fraction, \
 patience, random_state, verbose
         As in :class:`BayesNAMRegressor`.

@@ -16,6 +16,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+# The weights of the two-valued features enter as LINEAR_GAIN * w: with Adam this is a 10x
+# learning rate for those single weights (a subnetwork moves many weights at once). The KL
+# uses prior_sigma / LINEAR_GAIN, so the prior on the effective slope is unchanged.
+LINEAR_GAIN = 10.0
+
 
 class FeatureNets(nn.Module):
     """``F`` independent MLPs ``R -> R^n_out``, one per feature, evaluated in parallel.
@@ -32,34 +37,72 @@ class FeatureNets(nn.Module):
         Prior standard deviation; ``None``: deterministic weights.
     dropout : float
         Dropout on hidden units.
+    linear_features : sequence of int
+        Features with two distinct values (one-hot columns): any function of them is
+        affine, so they get one (Bayesian) weight instead of a subnetwork, which makes
+        one-hot-heavy data (Adult: 60 of 66 columns) about ten times cheaper.
     """
 
     def __init__(
-        self, n_features, hidden_sizes, n_out, activation="relu", prior_sigma=1.0, dropout=0.0
+        self,
+        n_features,
+        hidden_sizes,
+        n_out,
+        activation="relu",
+        prior_sigma=1.0,
+        dropout=0.0,
+        linear_features=(),
     ):
         super().__init__()
         self.n_features = n_features
         self.activation = activation
         self.prior_sigma = prior_sigma
         self.dropout = dropout
+        lin = sorted(set(int(j) for j in linear_features))
+        self.net_features = [j for j in range(n_features) if j not in lin]
+        self.linear_features = lin
+        # output column j of forward() comes from position order[j] of [nets, linear]
+        pos = {j: i for i, j in enumerate(self.net_features + lin)}
+        self.order = [pos[j] for j in range(n_features)]
+        n_net = len(self.net_features)
         sizes = [1, *hidden_sizes, n_out]
         self.w_mu = nn.ParameterList()
         self.b_mu = nn.ParameterList()
         self.w_rho = nn.ParameterList()
         self.b_rho = nn.ParameterList()
         for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+            if not n_net:
+                break
             if i == 0 and activation == "exu":
-                w = torch.randn(n_features, a, b) * 0.5 + 4.0  # NAM: N(4, 0.5) log-slopes
-                bias = torch.randn(n_features, 1, b)  # centres c
+                w = torch.randn(n_net, a, b) * 0.5 + 4.0  # NAM: N(4, 0.5) log-slopes
+                bias = torch.randn(n_net, 1, b)  # centres c
             else:
                 bound = 1.0 / math.sqrt(a)
-                w = (torch.rand(n_features, a, b) * 2 - 1) * bound * math.sqrt(3)
-                bias = torch.zeros(n_features, 1, b)
+                w = (torch.rand(n_net, a, b) * 2 - 1) * bound * math.sqrt(3)
+                bias = torch.zeros(n_net, 1, b)
             self.w_mu.append(nn.Parameter(w))
             self.b_mu.append(nn.Parameter(bias))
             if prior_sigma is not None:
                 self.w_rho.append(nn.Parameter(torch.full_like(w, -5.0)))
                 self.b_rho.append(nn.Parameter(torch.full_like(bias, -5.0)))
+        if lin:  # a function on two values is affine: one weight per output (no bias,
+            # the intercept and the centring absorb it)
+            w = torch.zeros(1, len(lin), n_out)
+            self.w_mu.append(nn.Parameter(w))
+            if prior_sigma is not None:
+                self.w_rho.append(nn.Parameter(torch.full_like(w, -5.0)))
+
+    def _layers(self):
+        """(mu, rho or None) per parameter tensor, grouped per layer."""
+        rhos_w = list(self.w_rho) if self.bayesian else [None] * len(self.w_mu)
+        rhos_b = list(self.b_rho) if self.bayesian else [None] * len(self.b_mu)
+        layers = []
+        for i, (mu, rho) in enumerate(zip(self.w_mu, rhos_w, strict=True)):
+            if i < len(self.b_mu):
+                layers.append([(mu, rho), (self.b_mu[i], rhos_b[i])])
+            else:  # the linear block of the two-valued features
+                layers.append([(mu, rho)])
+        return layers
 
     @property
     def bayesian(self) -> bool:
@@ -68,15 +111,14 @@ class FeatureNets(nn.Module):
     def sample_weights(self, n_draws: int, generator=None, mean: bool = False):
         """``n_draws`` weight samples per layer, each ``(S, F, in, out)``."""
         out = []
-        for i in range(len(self.w_mu)):
+        for layer in self._layers():
             ws = []
-            for mu, rho_list in ((self.w_mu[i], self.w_rho), (self.b_mu[i], self.b_rho)):
-                if not self.bayesian or mean:
+            for mu, rho in layer:
+                if rho is None or mean:
                     ws.append(mu.unsqueeze(0).expand(n_draws, *mu.shape))
                 else:
-                    sigma = F.softplus(rho_list[i])
                     eps = torch.randn((n_draws, *mu.shape), generator=generator, device=mu.device)
-                    ws.append(mu + sigma * eps)
+                    ws.append(mu + F.softplus(rho) * eps)
             out.append(tuple(ws))
         return out
 
@@ -88,13 +130,27 @@ class FeatureNets(nn.Module):
         out : tensor of shape (S, B, F, n_out)
         """
         S = weights[0][0].shape[0]
+        parts = []
+        n_net_layers = len(self.b_mu)
+        if self.net_features:
+            parts.append(self._nets(x[:, self.net_features], weights[:n_net_layers], S))
+        if self.linear_features:
+            (w,) = weights[n_net_layers]  # (S, 1, F_lin, n_out)
+            parts.append(x[:, self.linear_features][None, :, :, None] * (LINEAR_GAIN * w))
+        out = torch.cat(parts, 2) if len(parts) > 1 else parts[0]
+        if self.linear_features and self.net_features:
+            out = out[:, :, self.order]
+        return out
+
+    def _nets(self, x, weights, S):
+        n_net = x.shape[1]
         B = x.shape[0]
-        h = x.T.reshape(1, self.n_features, B, 1).expand(S, -1, -1, -1)
-        h = h.reshape(S * self.n_features, B, 1)
+        h = x.T.reshape(1, n_net, B, 1).expand(S, -1, -1, -1)
+        h = h.reshape(S * n_net, B, 1)
         n_layers = len(weights)
         for i, (w, b) in enumerate(weights):
-            w = w.reshape(S * self.n_features, *w.shape[2:])
-            b = b.reshape(S * self.n_features, *b.shape[2:])
+            w = w.reshape(S * n_net, *w.shape[2:])
+            b = b.reshape(S * n_net, *b.shape[2:])
             if i == 0 and self.activation == "exu":
                 h = torch.clamp(torch.exp(w) * (h - b), 0.0, 1.0)  # (S*F, B, h1)
             else:
@@ -103,21 +159,17 @@ class FeatureNets(nn.Module):
                     h = F.relu(h)
             if i < n_layers - 1 and self.dropout > 0 and self.training:
                 h = F.dropout(h, self.dropout, training=True)
-        return h.reshape(S, self.n_features, B, -1).permute(0, 2, 1, 3)
+        return h.reshape(S, n_net, B, -1).permute(0, 2, 1, 3)
 
     def kl(self) -> torch.Tensor:
         """KL(q || N(0, prior_sigma^2)) summed over all weights (0 if deterministic)."""
         if not self.bayesian:
             return torch.zeros(())
         total = torch.zeros(())
-        sp = self.prior_sigma
-        for mus, rhos in ((self.w_mu, self.w_rho), (self.b_mu, self.b_rho)):
-            for mu, rho in zip(mus, rhos, strict=True):
+        for i, layer in enumerate(self._layers()):
+            sp = self.prior_sigma / (LINEAR_GAIN if i >= len(self.b_mu) else 1.0)
+            for mu, rho in layer:
                 sigma = F.softplus(rho)
-                total = (
-                    total
-                    + (
-                        math.log(sp) - torch.log(sigma) + (sigma**2 + mu**2) / (2 * sp**2) - 0.5
-                    ).sum()
-                )
+                kl = math.log(sp) - torch.log(sigma) + (sigma**2 + mu**2) / (2 * sp**2) - 0.5
+                total = total + kl.sum()
         return total
