@@ -189,7 +189,10 @@ def summarise(name, results, splits):
         corr = np.corrcoef(imps)[np.triu_indices(5, 1)].mean()
         ncorr = np.corrcoef(nimps)[np.triu_indices(5, 1)].mean()
         sh = bayes[0]["shapes"]
-        nam_mean = np.mean([r["shapes"]["mean"].to_numpy() for r in nams], 0)
+        # grids come from each fit's reference rows; one-hot columns absent from a fit's
+        # reference rows shorten its grid: compare with the NAM fits of the same length
+        same = [r["shapes"]["mean"].to_numpy() for r in nams if len(r["shapes"]) == len(sh)]
+        nam_mean = np.mean(same, 0) if same else np.full(len(sh), np.nan)
         cover = float(((sh.lower <= nam_mean) & (nam_mean <= sh.upper)).mean())
         extra["BayesNAM (ours)"] = (
             f"importance corr {corr:.3f}; its 95% bands cover the NAM-ensemble mean "
