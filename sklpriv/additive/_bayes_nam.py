@@ -148,7 +148,7 @@ class _BaseBayesNAM(BaseEstimator):
         scale = E.std(0).astype(np.float32)
         self.x_scale_ = np.where(scale > 0, scale, 1.0).astype(np.float32)
         yt = self._prepare_y(y)
-        Z = to_tensor(self._encode(X))
+        Z = to_tensor(((E - self.x_mean_) / self.x_scale_).astype(np.float32))  # = _encode(X)
         ref = rng.choice(n, size=min(n, _N_REFERENCE), replace=False)
         self.X_reference_ = X[np.sort(ref)]
         idx = rng.permutation(n)

@@ -133,7 +133,8 @@ class FeatureNets(nn.Module):
         parts = []
         n_net_layers = len(self.b_mu)
         if self.net_features:
-            parts.append(self._nets(x[:, self.net_features], weights[:n_net_layers], S))
+            xn = x[:, self.net_features] if self.linear_features else x  # no copy if all
+            parts.append(self._nets(xn, weights[:n_net_layers], S))
         if self.linear_features:
             (w,) = weights[n_net_layers]  # (S, 1, F_lin, n_out)
             parts.append(x[:, self.linear_features][None, :, :, None] * (LINEAR_GAIN * w))
