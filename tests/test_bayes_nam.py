@@ -176,6 +176,28 @@ def test_deterministic_nam_path():
     assert exu.score(X, y) > 0.5
 
 
+
+
+def test_exu_units_start_where_a_heavy_tailed_feature_has_values():
+    # capital-gain-like: 90% zeros, the rest a few large values whose effects alternate
+    # (an exact-value pattern that only steep units placed at those values can fit)
+    rng = np.random.RandomState(0)
+    levels = np.array([50.0, 60.0, 70.0, 80.0])
+    x = np.where(rng.rand(800) < 0.9, 0.0, levels[rng.randint(0, 4, 800)])
+    effect = {0.0: 0.0, 50.0: 2.0, 60.0: -2.0, 70.0: 2.0, 80.0: -2.0}
+    y = np.vectorize(effect.get)(x) + 0.1 * rng.randn(800)
+    kw = {**KW, "activation": "exu", "prior_sigma": None, "feature_dropout": 0.0}
+    reg = BayesNAMRegressor(**{**kw, "max_epochs": 60}).fit(x[:, None], y)
+    # the first-layer centres started at the feature's (standardised) training values, so
+    # many lie out in the tail (N(0, 1) centres would leave it nearly without units)
+    z = (levels - reg.x_mean_[0]) / reg.x_scale_[0]
+    centres = reg.module_.b_mu[0].detach().numpy().ravel()
+    assert (centres > z.min() - 0.5).mean() > 0.3
+    c = reg.feature_contributions(levels[:, None])[:, 0]
+    assert np.corrcoef(c, [2.0, -2.0, 2.0, -2.0])[0, 1] > 0.9
+    assert reg.score(x[:, None], y) > 0.9
+
+
 def test_bad_input():
     X, y = additive_data(100)
     Xn = X.copy()

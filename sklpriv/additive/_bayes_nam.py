@@ -157,6 +157,19 @@ class _BaseBayesNAM(BaseEstimator):
             n_val = 0
         val, tr = idx[:n_val], idx[n_val:]
         gen = torch.Generator().manual_seed(seed)
+        lin = [j for j, u in enumerate(n_unique) if u <= 2]
+        centres = None
+        if self.activation == "exu" and self.hidden_sizes and len(lin) < X.shape[1]:
+            # ExU units switch on at distinct training values of their feature (not at
+            # N(0, 1)): a heavy-tailed column (capital gain) gets units where its values
+            # are, and a column with few values gets units between each of them.
+            centres = np.stack(
+                [
+                    rng.choice(np.unique(Z[tr, j].numpy()), size=self.hidden_sizes[0])
+                    for j in range(X.shape[1])
+                    if j not in lin
+                ]
+            )
         with torch_rng(seed):
             self.module_ = FeatureNets(
                 X.shape[1],
@@ -165,7 +178,8 @@ class _BaseBayesNAM(BaseEstimator):
                 self.activation,
                 self.prior_sigma,
                 self.dropout,
-                linear_features=[j for j, u in enumerate(n_unique) if u <= 2],
+                linear_features=lin,
+                exu_centres=centres,
             )
             self.intercept_param_ = torch.nn.Parameter(torch.zeros(self._n_out()))
             self._init_extra()
@@ -455,17 +469,21 @@ class BayesNAMRegressor(RegressorMixin, _BaseBayesNAM):
     hidden_sizes : tuple of int, default=(64, 64, 32)
         Hidden layers of every feature subnetwork.
     activation : {"relu", "exu"}, default="relu"
-        ``"exu"``: NAM's exp-centred first unit.
+        ``"exu"``: NAM's exp-centred first unit ``clip(exp(w) (x - c), 0, 1)`` with
+        log-slopes ``w`` initialised N(4, 0.5) as in NAM. The centres ``c`` start at
+        distinct training values of the feature (NAM: N(0, 1)), so that steep units sit
+        where the data are, also in a heavy tail (a capital-gain column).
     feature_encoding : {"standard", "quantile"}, default="standard"
         Input of each subnetwork. ``"standard"``: the standardised feature.
         ``"quantile"``: features with more than 10 distinct values are first mapped
         through their empirical quantiles to a standard normal (one-hot and other discrete
         columns stay standardised). This gives the subnetworks resolution where data are
-        dense and often fits jagged shapes better (California's latitude/longitude), but
-        a gap in the training data shrinks to nothing in the encoded input and values
-        outside the training range are clipped, so the bands *cannot* widen there: keep
-        ``"standard"`` when you want the uncertainty to flag sparse regions. Shape
-        functions are reported in the feature's own units either way.
+        dense, but a point mass (a column that is mostly 0) is pushed to the end of the
+        normal and squeezes the other values together, a gap in the training data shrinks
+        to nothing in the encoded input and values outside the training range are
+        clipped, so the bands *cannot* widen there: keep ``"standard"`` when you want the
+        uncertainty to flag sparse regions. Shape functions are reported in the
+        feature's own units either way.
     prior_sigma : float or None, default=1.0
         Prior sd of the weights. ``None``: deterministic weights, i.e. a plain NAM.
     kl_weight : float, default=1.0
