@@ -176,8 +176,6 @@ def test_deterministic_nam_path():
     assert exu.score(X, y) > 0.5
 
 
-
-
 def test_exu_units_start_where_a_heavy_tailed_feature_has_values():
     # capital-gain-like: 90% zeros, the rest a few large values whose effects alternate
     # (an exact-value pattern that only steep units placed at those values can fit)
