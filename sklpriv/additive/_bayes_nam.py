@@ -162,7 +162,7 @@ class _BaseBayesNAM(BaseEstimator):
         if self.activation == "exu" and self.hidden_sizes and len(lin) < X.shape[1]:
             # ExU units switch on at distinct training values of their feature (not at
             # N(0, 1)): a heavy-tailed column (capital gain) gets units where its values
-            # are, and a column with few values gets units between each of them.
+            # are, and a column with few values gets units at (just above) each of them.
             centres = np.stack(
                 [
                     rng.choice(np.unique(Z[tr, j].numpy()), size=self.hidden_sizes[0])

@@ -41,7 +41,7 @@ class FeatureNets(nn.Module):
         Features with two distinct values (one-hot columns): any function of them is
         affine, so they get one (Bayesian) weight instead of a subnetwork, which makes
         one-hot-heavy data (Adult: 60 of 66 columns) about ten times cheaper.
-    exu_centres : tensor of shape (n_net_features, hidden_sizes[0]) or None
+    exu_centres : array-like of shape (n_net_features, hidden_sizes[0]) or None
         Initial ExU centres (inputs where each unit switches on), e.g. drawn from the
         feature's distinct training values so that a heavy-tailed feature has units where
         its values are; ``None``: N(0, 1).
