@@ -10,14 +10,19 @@ reported as mean ± the half-width of the 95% t-interval (as Diffusion-TS' displ
 
 ``--n-samples 0`` generates as many windows as the data set has (the field's protocol);
 a smaller number keeps a CPU run short (all metrics then use that many real windows too).
+``--samplers sde:40 ode:40 sde:80`` evaluates several sampler settings (kind:steps) on
+the same fitted model, one row each; ``--cache DIR`` keeps each fitted model (pickle) and
+reads it back on a rerun with the same settings.
 """
 
 from __future__ import annotations
 
 import argparse
+import pickle
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -76,27 +81,49 @@ def evaluate(real, fake, repeats):
     return out
 
 
-def cell(name, prior, folder, args):
-    """Fit, sample and evaluate one (data set, prior) in this process."""
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    X = load(name, folder)
-    n_gen = args.n_samples or len(X)
-    real = X[np.random.RandomState(0).choice(len(X), min(n_gen, len(X)), replace=False)]
+def fitted(name, prior, X, args):
+    """The fitted generator and its fit seconds (read from ``--cache`` when there)."""
+    path = None
+    if args.cache:
+        path = Path(args.cache) / f"{name}-{prior}-{args.max_steps}.pkl"
+        if path.exists():
+            return pickle.loads(path.read_bytes())
     gen = TimeBridgeGenerator(
         prior=prior, max_steps=args.max_steps, device=args.device, random_state=0
     )
     t0 = time.perf_counter()
     gen.fit(X)
-    fit_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    fake = gen.sample(n_gen, random_state=0)
-    per_s = n_gen / (time.perf_counter() - t0)
-    m = evaluate(real, fake, args.repeats)
-    row = [name, f"TimeBridge, prior={prior}"] + [interval(m[k]) for k in m]
-    row += [f"{fit_s:.0f}", f"{per_s:.1f}"]
-    print(" | ".join(row), flush=True)
-    return row, X.shape, n_gen
+    out = gen, time.perf_counter() - t0
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(pickle.dumps(out))
+    return out
+
+
+def cell(name, prior, folder, args):
+    """Fit, sample and evaluate one (data set, prior) in this process: one row per
+    sampler setting."""
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    X = load(name, folder)
+    n_gen = args.n_samples or len(X)
+    real = X[np.random.RandomState(0).choice(len(X), min(n_gen, len(X)), replace=False)]
+    gen, fit_s = fitted(name, prior, X, args)
+    rows = []
+    for spec in args.samplers:
+        kind, steps = spec.split(":")
+        gen.set_params(sampler=kind, sampling_steps=int(steps))
+        t0 = time.perf_counter()
+        fake = gen.sample(n_gen, random_state=0)
+        per_s = n_gen / (time.perf_counter() - t0)
+        m = evaluate(real, fake, args.repeats)
+        label = f"TimeBridge, prior={prior}"
+        if args.samplers != ["sde:40"]:
+            label += f", {kind} sampler, {steps} steps"
+        row = [name, label] + [interval(m[k]) for k in m] + [f"{fit_s:.0f}", f"{per_s:.1f}"]
+        print(" | ".join(row), flush=True)
+        rows.append(row)
+    return rows, X.shape, n_gen
 
 
 def main(argv=None):
@@ -111,6 +138,8 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=None, help="torch threads per cell")
     p.add_argument("--parallel", type=int, default=1, help="cells run at once (processes)")
     p.add_argument("--name", default="timebridge", help="results file: benchmarks/results/NAME.md")
+    p.add_argument("--samplers", nargs="*", default=["sde:40"], help="sampler settings, kind:steps")
+    p.add_argument("--cache", default=None, help="folder keeping the fitted models")
     args = p.parse_args(argv)
     folder = data_dir(args.data)
     names = args.only or ["sines", "stocks"]
@@ -127,8 +156,8 @@ def main(argv=None):
     for name in names:
         shape, n_gen = None, None
         for prior in args.priors:
-            row, shape, n_gen = done[(name, prior)]
-            rows.append(row)
+            prior_rows, shape, n_gen = done[(name, prior)]
+            rows += prior_rows
         peer = PEER[name]
         rows.append(
             [name, "Diffusion-TS (published)"] + [f"{peer[k]:.3f}" for k in peer] + ["", ""]
@@ -150,7 +179,9 @@ def main(argv=None):
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     body = (
         f"Window 24; TimeBridge defaults (d_model 64, 1 encoder + 2 decoder layers, batch 128, "
-        f"lr 8e-4, EMA 0.995, 40 sampler steps, SDE sampler), `max_steps={args.max_steps}`, "
+        f"lr 8e-4, EMA 0.995, "
+        f"sampler {', '.join(args.samplers)} (kind:steps; the default is sde:40)), "
+        f"`max_steps={args.max_steps}`, "
         f"device {device}, torch threads per cell {args.threads or torch.get_num_threads()}, "
         f"{args.parallel} cell(s) at a time (fit seconds are wall seconds of one cell). "
         "Metrics on [0, 1]-scaled "
