@@ -602,7 +602,9 @@ class BayesNAMRegressor(RegressorMixin, _BaseBayesNAM):
         X : array-like of shape (n_samples, n_features)
         return_std : bool, default=False
             Also return the predictive sd: the spread of the draws plus the learned noise,
-            like ``GaussianProcessRegressor.predict(return_std=True)``.
+            like ``GaussianProcessRegressor.predict(return_std=True)``. With the defaults
+            the spread of the draws is as under-dispersed as the bands (see Notes): on
+            diabetes it adds about 8 to a noise sd of 44, so the sd is mostly noise.
 
         Returns
         -------
