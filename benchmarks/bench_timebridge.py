@@ -85,7 +85,7 @@ def fitted(name, prior, X, args):
     """The fitted generator and its fit seconds (read from ``--cache`` when there)."""
     path = None
     if args.cache:
-        path = Path(args.cache) / f"{name}-{prior}-{args.max_steps}.pkl"
+        path = Path(args.cache) / f"{name}-{prior}-{args.max_steps}-{args.device or 'auto'}.pkl"
         if path.exists():
             return pickle.loads(path.read_bytes())
     gen = TimeBridgeGenerator(
