@@ -231,3 +231,17 @@ def test_demo_section(tmp_path):
     row = res.rows[0]
     assert row["value"] < 1.1 * row["baseline value"]  # an additive model at least as good
     assert (tmp_path / res.figures[0]).stat().st_size > 10_000
+
+
+def test_polyak_averaging_of_the_means_keeps_the_sds():
+    X, y = additive_data(400)
+    kw = {**KW, "max_epochs": 15, "early_stopping": False}
+    last = BayesNAMRegressor(**kw).fit(X, y)
+    avg = BayesNAMRegressor(**kw, ema_decay=0.9).fit(X, y)
+    # the same iterates: the sds (never averaged) end equal, the means do not
+    for a, b in zip(last.module_.w_rho, avg.module_.w_rho, strict=True):
+        assert np.array_equal(a.detach().numpy(), b.detach().numpy())
+    assert not np.allclose(last.module_.w_mu[0].detach(), avg.module_.w_mu[0].detach())
+    assert avg.score(X, y) > 0.8
+    with pytest.raises(ValueError, match="ema_decay"):
+        BayesNAMRegressor(ema_decay=1.5).fit(X, y)

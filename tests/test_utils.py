@@ -84,3 +84,70 @@ def test_all_estimators_filters():
         assert set(all_estimators(type_filter=kind)) <= set(everything)
     with pytest.raises(ValueError, match="type_filter"):
         all_estimators(type_filter="nonsense")
+
+
+def _noisy_line(ema_decay):
+    from sklpriv.utils import train_module
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(256, 1, generator=g)
+    y = 2 * x + torch.randn(256, 1, generator=g)
+    net = torch.nn.Linear(1, 1)
+    with torch.no_grad():
+        net.weight.fill_(0.0)
+        net.bias.fill_(0.0)
+    hist = train_module(
+        net,
+        lambda xb, yb: ((net(xb) - yb) ** 2).mean(),
+        [x, y],
+        lr=0.2,
+        batch_size=4,
+        max_epochs=20,
+        patience=None,
+        generator=torch.Generator().manual_seed(1),
+        ema_decay=ema_decay,
+    )
+    ls = torch.linalg.lstsq(torch.cat([x, torch.ones_like(x)], 1), y).solution.ravel()
+    w, b = net.weight.detach().ravel()[0], net.bias.detach()[0]
+    err = float((w - ls[0]) ** 2 + (b - ls[1]) ** 2)
+    return err, hist
+
+
+def test_train_module_ema_averages_the_noisy_iterates():
+    err_last, _ = _noisy_line(None)
+    err_ema, _ = _noisy_line(0.99)
+    err_zero, _ = _noisy_line(0.0)  # decay 0: the average is the last iterate
+    assert err_zero == pytest.approx(err_last)
+    # a large-step SGD iterate rattles around the least-squares fit; its average does not
+    assert err_ema < 0.1 * err_last
+
+
+def test_train_module_ema_validates_and_keeps_the_averaged_weights():
+    from sklpriv.utils import train_module
+
+    net = torch.nn.Linear(1, 1)
+    x = torch.linspace(-1, 1, 32)[:, None]
+    seen, live = [], []
+
+    def val_loss():
+        seen.append(net.weight.detach().clone())
+        return float(((net(x) - 3 * x) ** 2).mean())
+
+    train_module(
+        net,
+        lambda xb, yb: ((net(xb) - yb) ** 2).mean(),
+        [x, 3 * x],
+        val_loss=val_loss,
+        lr=0.05,
+        batch_size=8,
+        max_epochs=5,
+        patience=None,
+        generator=torch.Generator().manual_seed(0),
+        ema_decay=0.9,
+        on_epoch_end=lambda epoch: live.append(net.weight.detach().clone()),
+    )
+    # validation saw the average, which lags behind the iterate (training goes on with
+    # the iterate); the module ends with the best validated weights, here the last average
+    assert all(not torch.equal(a, b) for a, b in zip(seen, live, strict=True))
+    assert all(abs(float(a) - 3) > abs(float(b) - 3) for a, b in zip(seen, live, strict=True))
+    assert torch.equal(net.weight.detach(), seen[-1])

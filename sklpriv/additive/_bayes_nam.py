@@ -36,6 +36,7 @@ class _BaseBayesNAM(BaseEstimator):
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "n_posterior_samples": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
+        "ema_decay": [Interval(Real, 0, 1, closed="left"), None],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
@@ -57,6 +58,7 @@ class _BaseBayesNAM(BaseEstimator):
         dropout: float = 0.0,
         n_posterior_samples: int = 30,
         lr: float = 3e-3,
+        ema_decay: float | None = None,
         batch_size: int = 256,
         max_epochs: int = 100,
         early_stopping: bool = True,
@@ -74,6 +76,7 @@ class _BaseBayesNAM(BaseEstimator):
         self.dropout = dropout
         self.n_posterior_samples = n_posterior_samples
         self.lr = lr
+        self.ema_decay = ema_decay
         self.batch_size = batch_size
         self.max_epochs = max_epochs
         self.early_stopping = early_stopping
@@ -188,6 +191,7 @@ class _BaseBayesNAM(BaseEstimator):
                 self.module_,
                 torch.nn.ParameterList([self.intercept_param_, *self._extra_params()]),
             )
+            sds = {id(p) for p in [*self.module_.w_rho, *self.module_.b_rho]}
             p_drop = self.feature_dropout
             n_train = len(tr)
 
@@ -213,6 +217,8 @@ class _BaseBayesNAM(BaseEstimator):
                 [Z[tr], yt[tr]],
                 val_loss=val_loss,
                 lr=self.lr,
+                ema_decay=self.ema_decay,
+                ema_params=[p for p in holder.parameters() if id(p) not in sds],
                 batch_size=self.batch_size,
                 max_epochs=self.max_epochs,
                 patience=self.patience if n_val else None,
@@ -498,6 +504,16 @@ class BayesNAMRegressor(RegressorMixin, _BaseBayesNAM):
         Weight draws at prediction and for the explanations.
     lr : float, default=3e-3
         Adam learning rate.
+    ema_decay : float or None, default=None
+        Polyak averaging: an exponential moving average over optimiser steps of the
+        weights' posterior means (and of the intercept and noise), with decay
+        ``min(ema_decay, (1 + step) / (10 + step))``. The averaged means are the ones
+        validated for early stopping, kept and used for prediction. The posterior sds
+        are not averaged: they grow through the short training, so an average would lag
+        behind and narrow the bands. ``None``: the last iterate. An optimisation
+        device, not part of the model. On California housing (5 seeds) 0.995 lowers
+        the RMSE from 0.504 to 0.497 (plain NAM: 0.498 to 0.486); on Adult it gains
+        0.001 AUC and on diabetes (353 rows) nothing.
     batch_size : int, default=256
     max_epochs : int, default=100
     early_stopping : bool, default=True
@@ -631,7 +647,7 @@ class BayesNAMClassifier(ClassifierMixin, _BaseBayesNAM):
     Parameters
     ----------
     hidden_sizes, activation, feature_encoding, prior_sigma, kl_weight, feature_dropout, dropout, \
-n_posterior_samples, lr, batch_size, max_epochs, early_stopping, validation_fraction, \
+n_posterior_samples, lr, ema_decay, batch_size, max_epochs, early_stopping, validation_fraction, \
 patience, random_state, verbose
         As in :class:`BayesNAMRegressor`.
 

@@ -27,6 +27,8 @@ def train_module(
     grad_clip: float | None = None,
     on_step_end: Callable[[int], None] | None = None,
     betas: tuple[float, float] = (0.9, 0.999),
+    ema_decay: float | None = None,
+    ema_params: Sequence[torch.nn.Parameter] | None = None,
 ) -> list[dict]:
     """Train ``module`` with Adam on shuffled mini-batches; keep the best validation state.
 
@@ -66,6 +68,14 @@ def train_module(
         update).
     betas : tuple of float, default=(0.9, 0.999)
         Adam's betas.
+    ema_decay : float or None, default=None
+        Keep an exponential moving average of the parameters over optimiser steps
+        (Polyak averaging), decay ``min(ema_decay, (1 + step) / (10 + step))``; the
+        averaged parameters are validated, kept as the best state and left in the module
+        at the end. ``None``: the iterates themselves.
+    ema_params : sequence of parameters or None, default=None
+        The parameters averaged with ``ema_decay`` (the others keep their iterates);
+        ``None``: all trained parameters.
 
     Returns
     -------
@@ -87,6 +97,9 @@ def train_module(
     """
     params = [p for p in module.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=lr, betas=betas)
+    ema, averaged = None, params if ema_params is None else list(ema_params)
+    if ema_decay is not None:
+        ema = [p.detach().clone() for p in averaged]
     step = 0
     n = train_tensors[0].shape[0]
     history: list[dict] = []
@@ -113,6 +126,11 @@ def train_module(
                     torch.nn.utils.clip_grad_norm_(params, grad_clip)
                 opt.step()
                 step += 1
+                if ema is not None:
+                    decay = min(ema_decay, (1 + step) / (10 + step))  # warm-up
+                    with torch.no_grad():
+                        for pe, p in zip(ema, averaged, strict=True):
+                            pe.lerp_(p, 1 - decay)
                 if on_step_end is not None:
                     on_step_end(step)
                 total += float(loss.detach()) * len(idx)
@@ -120,10 +138,16 @@ def train_module(
                 if max_steps is not None and step >= max_steps:
                     break
             row = {"epoch": epoch, "train_loss": total / seen}
+            improved = False
             if val_loss is not None:
                 module.eval()
                 with torch.no_grad():
+                    live = _swap_in(averaged, ema)  # validate the averaged weights
                     row["valid_loss"] = float(val_loss())
+                    if row["valid_loss"] < best - 1e-7:
+                        improved, best = True, row["valid_loss"]
+                        best_state = copy.deepcopy(module.state_dict())
+                    _swap_in(averaged, live)
             history.append(row)
             if on_epoch_end is not None:
                 on_epoch_end(epoch)
@@ -131,13 +155,9 @@ def train_module(
                 progress.update(1)
                 progress.set_postfix({k: f"{v:.4f}" for k, v in row.items() if k != "epoch"})
             if val_loss is not None:
-                if row["valid_loss"] < best - 1e-7:
-                    best, wait = row["valid_loss"], 0
-                    best_state = copy.deepcopy(module.state_dict())
-                else:
-                    wait += 1
-                    if patience is not None and wait >= patience:
-                        break
+                wait = 0 if improved else wait + 1
+                if patience is not None and wait >= patience:
+                    break
             if max_steps is not None and step >= max_steps:
                 break
     finally:
@@ -145,5 +165,18 @@ def train_module(
             progress.close()
     if best_state is not None:
         module.load_state_dict(best_state)
+    elif ema is not None:
+        with torch.no_grad():
+            _swap_in(averaged, ema)
     module.eval()
     return history
+
+
+def _swap_in(params, values):
+    """Copy ``values`` into ``params`` in place; return the previous values (None: no-op)."""
+    if values is None:
+        return None
+    old = [p.detach().clone() for p in params]
+    for p, v in zip(params, values, strict=True):
+        p.copy_(v)
+    return old
