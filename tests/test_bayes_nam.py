@@ -176,6 +176,23 @@ def test_deterministic_nam_path():
     assert exu.score(X, y) > 0.5
 
 
+def test_rare_category_gets_a_sane_effect():
+    # a 0/1 column that is 1 on 4 of 3000 rows: standardised by its sd, its rows' input
+    # was ~27 and every Adam step on its weight moved their prediction a lot
+    rng = np.random.RandomState(0)
+    n = 3000
+    x0 = rng.uniform(-1, 1, n)
+    rare = np.zeros(n)
+    rare[rng.choice(n, 4, replace=False)] = 1.0
+    y = x0**2 + rare + 0.1 * rng.randn(n)
+    X = np.column_stack([x0, rare])
+    held = np.flatnonzero(rare)[0]
+    train = np.setdiff1d(np.arange(n), [held])
+    reg = BayesNAMRegressor(**KW).fit(X[train], y[train])
+    assert abs(reg.predict(X[[held]])[0] - (x0[held] ** 2 + 1)) < 0.35
+    assert 0.5 < reg.feature_contributions(X[[held]])[0, 1] < 1.5
+
+
 def test_exu_units_start_where_a_heavy_tailed_feature_has_values():
     # capital-gain-like: 90% zeros, the rest a few large values whose effects alternate
     # (an exact-value pattern that only steep units placed at those values can fit)

@@ -149,6 +149,12 @@ class _BaseBayesNAM(BaseEstimator):
                 E[:, cols] = self.quantile_transformer_.transform(X[:, cols])
         self.x_mean_ = E.mean(0).astype(np.float32)
         scale = E.std(0).astype(np.float32)
+        # a two-valued column is scaled by its range (0/1 steps), not its sd: a rare
+        # category's sd is tiny (California's 5 ISLAND rows: 0.011), and dividing by it
+        # made the input of its rows huge (89) and every Adam step on its weight move
+        # their prediction by several units
+        two = np.asarray(n_unique) == 2
+        scale[two] = np.ptp(E[:, two], axis=0)
         self.x_scale_ = np.where(scale > 0, scale, 1.0).astype(np.float32)
         yt = self._prepare_y(y)
         Z = to_tensor(((E - self.x_mean_) / self.x_scale_).astype(np.float32))  # = _encode(X)
