@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import math
 from numbers import Integral, Real
 
@@ -294,7 +293,6 @@ class TimeBridgeGenerator(DensityMixin, BaseEstimator):
                 self.n_encoder_layers,
                 self.n_decoder_layers,
             ).to(device)
-        ema = copy.deepcopy(net).requires_grad_(False)
 
         def batch_loss(x0, idx):
             n = len(x0)
@@ -302,14 +300,10 @@ class TimeBridgeGenerator(DensityMixin, BaseEstimator):
             noise = torch.randn(x0.shape, generator=gen)
             return self._losses(net, x0, xT, self._draw_t(n, gen).to(device), noise).mean()
 
-        def update_ema(step):
+        def ema_decay(step):  # every _EMA_EVERY steps, warm-up as ema_pytorch
             if step % _EMA_EVERY:
-                return
-            k = step // _EMA_EVERY
-            decay = min(self.ema_decay, 1 - (1 + k) ** (-2 / 3))  # warm-up as ema_pytorch
-            with torch.no_grad():
-                for p_ema, p in zip(ema.parameters(), net.parameters(), strict=True):
-                    p_ema.lerp_(p, 1 - decay)
+                return None
+            return min(self.ema_decay, 1 - (1 + step // _EMA_EVERY) ** (-2 / 3))
 
         steps_per_epoch = math.ceil(len(Z) / self.batch_size)
         self.history_ = train_module(
@@ -325,12 +319,10 @@ class TimeBridgeGenerator(DensityMixin, BaseEstimator):
             desc=type(self).__name__,
             max_steps=self.max_steps,
             grad_clip=1.0,
-            on_step_end=update_ema,
+            ema_decay=ema_decay,  # too short for an average (< 10 steps): the weights
             betas=(0.9, 0.96),
         )
-        if self.max_steps < _EMA_EVERY:  # too short for an average: keep the weights
-            ema.load_state_dict(net.state_dict())
-        self.network_ = ema.eval()
+        self.network_ = net.requires_grad_(False).eval()
         self.n_iter_ = min(self.max_steps, steps_per_epoch * len(self.history_))
         self.n_parameters_ = sum(p.numel() for p in net.parameters())
         return self

@@ -27,7 +27,7 @@ def train_module(
     grad_clip: float | None = None,
     on_step_end: Callable[[int], None] | None = None,
     betas: tuple[float, float] = (0.9, 0.999),
-    ema_decay: float | None = None,
+    ema_decay: float | Callable[[int], float | None] | None = None,
     ema_params: Sequence[torch.nn.Parameter] | None = None,
 ) -> list[dict]:
     """Train ``module`` with Adam on shuffled mini-batches; keep the best validation state.
@@ -68,11 +68,12 @@ def train_module(
         update).
     betas : tuple of float, default=(0.9, 0.999)
         Adam's betas.
-    ema_decay : float or None, default=None
+    ema_decay : float, callable or None, default=None
         Keep an exponential moving average of the parameters over optimiser steps
-        (Polyak averaging), decay ``min(ema_decay, (1 + step) / (10 + step))``; the
+        (Polyak averaging), decay ``min(ema_decay, (1 + step) / (10 + step))``, or
+        ``ema_decay(step)`` for a callable (``None``: no update at that step). The
         averaged parameters are validated, kept as the best state and left in the module
-        at the end. ``None``: the iterates themselves.
+        at the end (once updated at least once). ``None``: the iterates themselves.
     ema_params : sequence of parameters or None, default=None
         The parameters averaged with ``ema_decay`` (the others keep their iterates);
         ``None``: all trained parameters.
@@ -100,6 +101,11 @@ def train_module(
     ema, averaged = None, params if ema_params is None else list(ema_params)
     if ema_decay is not None:
         ema = [p.detach().clone() for p in averaged]
+    if ema_decay is None or callable(ema_decay):
+        schedule = ema_decay
+    else:
+        schedule = lambda step: min(ema_decay, (1 + step) / (10 + step))  # noqa: E731 warm-up
+    n_averaged = 0
     step = 0
     n = train_tensors[0].shape[0]
     history: list[dict] = []
@@ -126,8 +132,9 @@ def train_module(
                     torch.nn.utils.clip_grad_norm_(params, grad_clip)
                 opt.step()
                 step += 1
-                if ema is not None:
-                    decay = min(ema_decay, (1 + step) / (10 + step))  # warm-up
+                decay = schedule(step) if schedule is not None else None
+                if decay is not None:
+                    n_averaged += 1
                     with torch.no_grad():
                         for pe, p in zip(ema, averaged, strict=True):
                             pe.lerp_(p, 1 - decay)
@@ -142,7 +149,7 @@ def train_module(
             if val_loss is not None:
                 module.eval()
                 with torch.no_grad():
-                    live = _swap_in(averaged, ema)  # validate the averaged weights
+                    live = _swap_in(averaged, ema if n_averaged else None)  # the average
                     row["valid_loss"] = float(val_loss())
                     if row["valid_loss"] < best - 1e-7:
                         improved, best = True, row["valid_loss"]
@@ -165,7 +172,7 @@ def train_module(
             progress.close()
     if best_state is not None:
         module.load_state_dict(best_state)
-    elif ema is not None:
+    elif n_averaged:
         with torch.no_grad():
             _swap_in(averaged, ema)
     module.eval()
