@@ -262,3 +262,28 @@ def test_polyak_averaging_of_the_means_keeps_the_sds():
     assert avg.score(X, y) > 0.8
     with pytest.raises(ValueError, match="ema_decay"):
         BayesNAMRegressor(ema_decay=1.5).fit(X, y)
+
+
+@pytest.mark.parametrize("activation", ["relu", "exu"])
+def test_kl_is_the_closed_form_gaussian_kl(activation):
+    import torch
+    from torch.distributions import Normal, kl_divergence
+
+    from sklpriv.additive._layers import EXU_LOG_SLOPE, LINEAR_GAIN, FeatureNets
+
+    torch.manual_seed(0)
+    net = FeatureNets(4, (8, 4), 2, activation, prior_sigma=0.7, linear_features=[1, 3])
+    with torch.no_grad():  # posterior sds away from their common start
+        for rho in [*net.w_rho, *net.b_rho]:
+            rho.uniform_(-3, 1)
+    expected = 0.0
+    for i, layer in enumerate(net._layers()):
+        linear = i >= len(net.b_mu)  # the two-valued features' weights enter times the gain
+        prior_sd = 0.7 / LINEAR_GAIN if linear else 0.7
+        for k, (mu, rho) in enumerate(layer):
+            # ExU log-slopes: prior centred at NAM's initialisation, the rest at 0
+            centre = EXU_LOG_SLOPE if (activation == "exu" and i == 0 and k == 0) else 0.0
+            q = Normal(mu, torch.nn.functional.softplus(rho))
+            expected += kl_divergence(q, Normal(centre, prior_sd)).sum().item()
+    assert net.kl().item() == pytest.approx(expected, rel=1e-5)
+    assert FeatureNets(4, (8,), 1, activation, prior_sigma=None).kl().item() == 0.0

@@ -482,7 +482,8 @@ class BayesNAMRegressor(RegressorMixin, _BaseBayesNAM):
         Hidden layers of every feature subnetwork.
     activation : {"relu", "exu"}, default="relu"
         ``"exu"``: NAM's exp-centred first unit ``clip(exp(w) (x - c), 0, 1)`` with
-        log-slopes ``w`` initialised N(4, 0.5) as in NAM. The centres ``c`` start at
+        log-slopes ``w`` initialised N(4, 0.5) as in NAM; their prior is centred there,
+        N(4, prior_sigma^2), the other weights' at 0. The centres ``c`` start at
         distinct training values of the feature (NAM: N(0, 1)), so that steep units sit
         where the data are, also in a heavy tail (a capital-gain column).
     feature_encoding : {"standard", "quantile"}, default="standard"

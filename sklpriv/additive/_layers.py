@@ -20,6 +20,10 @@ from torch.nn import functional as F
 # learning rate for those single weights (a subnetwork moves many weights at once). The KL
 # uses prior_sigma / LINEAR_GAIN, so the prior on the effective slope is unchanged.
 LINEAR_GAIN = 10.0
+# NAM initialises the ExU log-slopes N(4, 0.5): steep units that can follow jagged shapes.
+# Their prior is centred there too (N(EXU_LOG_SLOPE, prior_sigma^2)): a prior at 0 (slope
+# 1) pulls every log-slope towards smooth units and cost California 0.001-0.002 RMSE.
+EXU_LOG_SLOPE = 4.0
 
 
 class FeatureNets(nn.Module):
@@ -79,7 +83,7 @@ class FeatureNets(nn.Module):
             if not n_net:
                 break
             if i == 0 and activation == "exu":
-                w = torch.randn(n_net, a, b) * 0.5 + 4.0  # NAM: N(4, 0.5) log-slopes
+                w = torch.randn(n_net, a, b) * 0.5 + EXU_LOG_SLOPE  # NAM: N(4, 0.5)
                 bias = torch.randn(n_net, 1, b)  # centres c
                 if exu_centres is not None:
                     bias = torch.as_tensor(exu_centres, dtype=torch.float32).reshape(n_net, 1, b)
@@ -170,14 +174,20 @@ class FeatureNets(nn.Module):
         return h.reshape(S, n_net, B, -1).permute(0, 2, 1, 3)
 
     def kl(self) -> torch.Tensor:
-        """KL(q || N(0, prior_sigma^2)) summed over all weights (0 if deterministic)."""
+        """KL(q || p) summed over all weights (0 if deterministic).
+
+        The prior is N(0, prior_sigma^2) for every weight but the ExU log-slopes, whose
+        prior is N(EXU_LOG_SLOPE, prior_sigma^2), centred at NAM's initialisation.
+        """
         if not self.bayesian:
             return torch.zeros(())
         total = torch.zeros(())
         for i, layer in enumerate(self._layers()):
             sp = self.prior_sigma / (LINEAR_GAIN if i >= len(self.b_mu) else 1.0)
-            for mu, rho in layer:
+            for k, (mu, rho) in enumerate(layer):
                 sigma = F.softplus(rho)
+                if i == 0 and k == 0 and self.activation == "exu":
+                    mu = mu - EXU_LOG_SLOPE
                 kl = math.log(sp) - torch.log(sigma) + (sigma**2 + mu**2) / (2 * sp**2) - 0.5
                 total = total + kl.sum()
         return total
