@@ -502,7 +502,9 @@ class BayesNAMRegressor(RegressorMixin, _BaseBayesNAM):
     kl_weight : float, default=1.0
         ELBO: expected log-likelihood minus ``kl_weight * KL / n_samples`` (KL summed over
         all weights, divided by the number of training samples; torchbnn's "mean" KL
-        divides by the number of weights instead).
+        divides by the number of weights instead). Below 1: a tempered posterior,
+        narrower bands for a better fit on large data (California housing, 0.3: RMSE
+        0.495 -> 0.491, bands covering a NAM ensemble's mean 72% -> 46%).
     feature_dropout : float, default=0.1
         Probability of dropping a whole feature's contribution per sample (training).
     dropout : float, default=0.0
