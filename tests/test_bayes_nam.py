@@ -265,14 +265,15 @@ def test_polyak_averaging_of_the_means_keeps_the_sds():
 
 
 @pytest.mark.parametrize("activation", ["relu", "exu"])
-def test_kl_is_the_closed_form_gaussian_kl(activation):
+@pytest.mark.parametrize("linear_features", [[1, 3], [0, 1, 2, 3]])
+def test_kl_is_the_closed_form_gaussian_kl(activation, linear_features):
     import torch
     from torch.distributions import Normal, kl_divergence
 
     from sklpriv.additive._layers import EXU_LOG_SLOPE, LINEAR_GAIN, FeatureNets
 
     torch.manual_seed(0)
-    net = FeatureNets(4, (8, 4), 2, activation, prior_sigma=0.7, linear_features=[1, 3])
+    net = FeatureNets(4, (8, 4), 2, activation, prior_sigma=0.7, linear_features=linear_features)
     with torch.no_grad():  # posterior sds away from their common start
         for rho in [*net.w_rho, *net.b_rho]:
             rho.uniform_(-3, 1)
@@ -282,7 +283,8 @@ def test_kl_is_the_closed_form_gaussian_kl(activation):
         prior_sd = 0.7 / LINEAR_GAIN if linear else 0.7
         for k, (mu, rho) in enumerate(layer):
             # ExU log-slopes: prior centred at NAM's initialisation, the rest at 0
-            centre = EXU_LOG_SLOPE if (activation == "exu" and i == 0 and k == 0) else 0.0
+            exu_slopes = activation == "exu" and i == 0 and k == 0 and not linear
+            centre = EXU_LOG_SLOPE if exu_slopes else 0.0
             q = Normal(mu, torch.nn.functional.softplus(rho))
             expected += kl_divergence(q, Normal(centre, prior_sd)).sum().item()
     assert net.kl().item() == pytest.approx(expected, rel=1e-5)

@@ -183,10 +183,11 @@ class FeatureNets(nn.Module):
             return torch.zeros(())
         total = torch.zeros(())
         for i, layer in enumerate(self._layers()):
-            sp = self.prior_sigma / (LINEAR_GAIN if i >= len(self.b_mu) else 1.0)
+            linear = i >= len(self.b_mu)  # the two-valued features' block
+            sp = self.prior_sigma / (LINEAR_GAIN if linear else 1.0)
             for k, (mu, rho) in enumerate(layer):
                 sigma = F.softplus(rho)
-                if i == 0 and k == 0 and self.activation == "exu":
+                if i == 0 and k == 0 and not linear and self.activation == "exu":
                     mu = mu - EXU_LOG_SLOPE
                 kl = math.log(sp) - torch.log(sigma) + (sigma**2 + mu**2) / (2 * sp**2) - 0.5
                 total = total + kl.sum()
