@@ -25,7 +25,6 @@ def train_module(
     lr_factor: Callable[[int], float] | None = None,
     max_steps: int | None = None,
     grad_clip: float | None = None,
-    on_step_end: Callable[[int], None] | None = None,
     betas: tuple[float, float] = (0.9, 0.999),
     ema_decay: float | Callable[[int], float | None] | None = None,
     ema_params: Sequence[torch.nn.Parameter] | None = None,
@@ -63,9 +62,6 @@ def train_module(
         Stop after this many optimiser steps (the last epoch may be partial).
     grad_clip : float or None, default=None
         Clip the gradient's global norm to this value before each step.
-    on_step_end : callable or None
-        Called with the step number (1-based) after each optimiser step (e.g. an EMA
-        update).
     betas : tuple of float, default=(0.9, 0.999)
         Adam's betas.
     ema_decay : float, callable or None, default=None
@@ -138,8 +134,6 @@ def train_module(
                     with torch.no_grad():
                         for pe, p in zip(ema, averaged, strict=True):
                             pe.lerp_(p, 1 - decay)
-                if on_step_end is not None:
-                    on_step_end(step)
                 total += float(loss.detach()) * len(idx)
                 seen += len(idx)
                 if max_steps is not None and step >= max_steps:
