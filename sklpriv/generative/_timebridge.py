@@ -73,8 +73,9 @@ class TimeBridgeGenerator(DensityMixin, BaseEstimator):
         Transformer width, heads and depth (Diffusion-TS's setting for window 24).
     max_steps : int, default=6000
         Optimiser steps. The reference trains 12,000 steps of two accumulated batches on a
-        GPU; 6,000 single batches of 128 windows of 24 x 5 take about 30 minutes on two
-        CPU cores (measured 0.25-0.35 s per step), so short CPU runs lower this.
+        GPU; 6,000 single batches of 128 windows of 24 x 5 take 20-35 minutes on two
+        CPU cores (measured 0.18 s per step on an idle machine, 0.25-0.35 s beside other
+        work), so short CPU runs lower this.
     batch_size : int, default=128
     lr : float, default=8e-4
         Adam learning rate (betas 0.9/0.96, gradient norm clipped at 1, as the reference).
