@@ -151,3 +151,53 @@ def test_train_module_ema_validates_and_keeps_the_averaged_weights():
     assert all(not torch.equal(a, b) for a, b in zip(seen, live, strict=True))
     assert all(abs(float(a) - 3) > abs(float(b) - 3) for a, b in zip(seen, live, strict=True))
     assert torch.equal(net.weight.detach(), seen[-1])
+
+
+def test_warmup_plateau_follows_the_reference_rule():
+    from sklpriv.utils import WarmupPlateau
+
+    s = WarmupPlateau(start=0.01, warmup=100, factor=0.5, patience=10, threshold=0.1, minimum=0.2)
+    assert s(0, None) == pytest.approx(0.01)
+    assert s(50, 1.0) == pytest.approx(0.505)
+    assert s(100, 1.0) == 1.0
+    # a 10% fall counts as progress; smaller ones do not
+    factors = [s(101 + i, loss) for i, loss in enumerate([1.0, 0.85] + [0.8] * 11)]
+    assert factors[:-1] == [1.0] * 12 and factors[-1] == 0.5  # the 11th step without 10%
+    factors = [s(200 + i, 0.8) for i in range(50)]
+    assert min(factors) == 0.2  # halved again and again, never below the minimum
+
+
+def test_train_module_step_lr_sets_every_steps_learning_rate():
+    from sklpriv.utils import train_module
+
+    net = torch.nn.Linear(1, 1)
+    x = torch.linspace(-1, 1, 32)[:, None]
+    calls, lrs = [], []
+    orig = torch.optim.Adam.step
+
+    def spy(self, *a, **k):
+        lrs.append(self.param_groups[0]["lr"])
+        return orig(self, *a, **k)
+
+    def schedule(step, loss):
+        calls.append((step, loss))
+        return 1.0 / (1 + step)
+
+    torch.optim.Adam.step = spy
+    try:
+        train_module(
+            net,
+            lambda xb, yb: ((net(xb) - yb) ** 2).mean(),
+            [x, 3 * x],
+            lr=0.1,
+            batch_size=8,
+            max_epochs=2,
+            patience=None,
+            generator=torch.Generator().manual_seed(0),
+            step_lr=schedule,
+        )
+    finally:
+        torch.optim.Adam.step = orig
+    assert calls[0] == (0, None) and [c[0] for c in calls] == list(range(9))
+    assert all(isinstance(loss, float) for _, loss in calls[1:])
+    assert lrs == pytest.approx([0.1 / (1 + k) for k in range(8)])

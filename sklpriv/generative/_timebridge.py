@@ -13,6 +13,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils import (
+    WarmupPlateau,
     check_series,
     check_torch_seed,
     get_device,
@@ -27,6 +28,10 @@ from ._priors import PRIORS, fit_prior, interpolation_prior, sample_prior
 
 _T_MIN_TRAIN = 1e-4  # training times t ~ U(1e-4, 1)
 _EMA_EVERY = 10  # EMA update interval in steps (as the reference's ema_pytorch setting)
+# The reference's learning-rate schedule (Diffusion-TS's ReduceLROnPlateauWithWarmup): from
+# 1e-5 up to lr over 500 steps, then halved (not below 1e-5) after 3,000 steps without a
+# 10% fall of the training loss
+_LR_FLOOR, _LR_WARMUP, _LR_PATIENCE = 1e-5, 500, 3000
 _CHURN = 0.33  # share of each sampler interval taken by the stochastic Euler step
 _CHUNK = 2048  # windows per sampler batch
 _SCORE_DRAWS = 4  # (t, noise, prior) draws per window in score
@@ -78,7 +83,10 @@ class TimeBridgeGenerator(DensityMixin, BaseEstimator):
         work), so short CPU runs lower this.
     batch_size : int, default=128
     lr : float, default=8e-4
-        Adam learning rate (betas 0.9/0.96, gradient norm clipped at 1, as the reference).
+        Peak Adam learning rate (betas 0.9/0.96, gradient norm clipped at 1, as the
+        reference). As in the reference it is reached by a linear warm-up from 1e-5 over
+        the first 500 steps and halved (not below 1e-5) after every 3,000 steps in which
+        the training loss did not fall 10% below its best.
     ema_decay : float, default=0.995
         Decay of the exponential moving average of the weights (updated every 10 steps,
         with the usual warm-up); samples and scores use the averaged weights.
@@ -322,6 +330,14 @@ class TimeBridgeGenerator(DensityMixin, BaseEstimator):
             grad_clip=1.0,
             ema_decay=ema_decay,  # too short for an average (< 10 steps): the weights
             betas=(0.9, 0.96),
+            step_lr=WarmupPlateau(
+                start=min(1.0, _LR_FLOOR / self.lr),
+                warmup=_LR_WARMUP,
+                factor=0.5,
+                patience=_LR_PATIENCE,
+                threshold=0.1,
+                minimum=min(1.0, _LR_FLOOR / self.lr),
+            ),
         )
         self.network_ = net.requires_grad_(False).eval()
         self.n_iter_ = min(self.max_steps, steps_per_epoch * len(self.history_))

@@ -10,10 +10,11 @@ from ._torch import (
     torch_rng,
     torch_threads,
 )
-from ._training import train_module
+from ._training import WarmupPlateau, train_module
 from ._validation import check_series, validate_series
 
 __all__ = [
+    "WarmupPlateau",
     "all_estimators",
     "check_series",
     "check_torch_seed",

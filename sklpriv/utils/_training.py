@@ -28,6 +28,7 @@ def train_module(
     betas: tuple[float, float] = (0.9, 0.999),
     ema_decay: float | Callable[[int], float | None] | None = None,
     ema_params: Sequence[torch.nn.Parameter] | None = None,
+    step_lr: Callable[[int, float | None], float] | None = None,
 ) -> list[dict]:
     """Train ``module`` with Adam on shuffled mini-batches; keep the best validation state.
 
@@ -73,6 +74,11 @@ def train_module(
     ema_params : sequence of parameters or None, default=None
         The parameters averaged with ``ema_decay`` (the others keep their iterates);
         ``None``: all trained parameters.
+    step_lr : callable or None, default=None
+        A per-step schedule: ``step_lr(0, None)`` gives the factor of ``lr`` for the first
+        optimiser step and ``step_lr(step, loss)``, called after each step with that
+        step's loss, the factor for the next one (e.g. :class:`WarmupPlateau`); it
+        overrides ``lr_factor``.
 
     Returns
     -------
@@ -104,6 +110,8 @@ def train_module(
     n_averaged = 0
     step = 0
     n = train_tensors[0].shape[0]
+    if step_lr is not None:
+        _set_lr(opt, lr * step_lr(0, None))
     history: list[dict] = []
     best, best_state, wait = float("inf"), None, 0
     progress = None
@@ -114,9 +122,8 @@ def train_module(
     try:
         for epoch in range(1, max_epochs + 1):
             module.train()
-            if lr_factor is not None:
-                for group in opt.param_groups:
-                    group["lr"] = lr * lr_factor(epoch)
+            if lr_factor is not None and step_lr is None:
+                _set_lr(opt, lr * lr_factor(epoch))
             perm = torch.randperm(n, generator=generator).to(train_tensors[0].device)
             total, seen = 0.0, 0
             for start in range(0, n, batch_size):
@@ -128,6 +135,8 @@ def train_module(
                     torch.nn.utils.clip_grad_norm_(params, grad_clip)
                 opt.step()
                 step += 1
+                if step_lr is not None:
+                    _set_lr(opt, lr * step_lr(step, float(loss.detach())))
                 decay = schedule(step) if schedule is not None else None
                 if decay is not None:
                     n_averaged += 1
@@ -171,6 +180,61 @@ def train_module(
             _swap_in(averaged, ema)
     module.eval()
     return history
+
+
+def _set_lr(opt, value):
+    for group in opt.param_groups:
+        group["lr"] = value
+
+
+class WarmupPlateau:
+    """Linear warm-up, then halve the learning rate whenever the training loss plateaus.
+
+    Diffusion-TS's ``ReduceLROnPlateauWithWarmup`` (used by TimeBridge), stepped with every
+    optimiser step's loss: the factor rises linearly from ``start`` to 1 over ``warmup``
+    steps; afterwards it is multiplied by ``factor`` (never below ``minimum``) after more
+    than ``patience`` steps whose loss did not fall below ``(1 - threshold)`` times the
+    best loss seen since the warm-up.
+
+    Parameters
+    ----------
+    start, warmup, factor, patience, threshold, minimum : float, int, float, int, float, float
+
+    Examples
+    --------
+    >>> from sklpriv.utils import WarmupPlateau
+    >>> schedule = WarmupPlateau(start=0.1, warmup=10, patience=5)
+    >>> [round(schedule(step, 1.0), 2) for step in (0, 5, 10)]
+    [0.1, 0.55, 1.0]
+    >>> [schedule(step, 1.0) for step in range(11, 18)][-1]  # 6 steps without a 10% gain
+    0.5
+    """
+
+    def __init__(
+        self,
+        start: float = 0.0,
+        warmup: int = 0,
+        factor: float = 0.5,
+        patience: int = 3000,
+        threshold: float = 0.1,
+        minimum: float = 0.0,
+    ):
+        self.start, self.warmup, self.factor = start, warmup, factor
+        self.patience, self.threshold, self.minimum = patience, threshold, minimum
+        self.scale, self.best, self.bad = 1.0, float("inf"), 0
+
+    def __call__(self, step: int, loss: float | None) -> float:
+        if step < self.warmup or loss is None:
+            return self.start + (1 - self.start) * min(step, self.warmup) / max(self.warmup, 1)
+        if step == self.warmup:
+            return 1.0
+        if loss < self.best * (1 - self.threshold):
+            self.best, self.bad = loss, 0
+        else:
+            self.bad += 1
+        if self.bad > self.patience:
+            self.scale, self.bad = max(self.scale * self.factor, self.minimum), 0
+        return self.scale
 
 
 def _swap_in(params, values):
