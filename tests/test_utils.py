@@ -201,3 +201,11 @@ def test_train_module_step_lr_sets_every_steps_learning_rate():
     assert calls[0] == (0, None) and [c[0] for c in calls] == list(range(9))
     assert all(isinstance(loss, float) for _, loss in calls[1:])
     assert lrs == pytest.approx([0.1 / (1 + k) for k in range(8)])
+
+
+def test_warmup_plateau_without_warmup_starts_at_full_rate():
+    from sklpriv.utils import WarmupPlateau
+
+    s = WarmupPlateau(start=0.01, warmup=0, patience=2)
+    assert s(0, None) == 1.0
+    assert [s(k, 1.0) for k in range(1, 5)] == [1.0, 1.0, 1.0, 0.5]

@@ -198,7 +198,18 @@ class WarmupPlateau:
 
     Parameters
     ----------
-    start, warmup, factor, patience, threshold, minimum : float, int, float, int, float, float
+    start : float, default=0.0
+        Factor of the first step (the warm-up's start; ignored without a warm-up).
+    warmup : int, default=0
+        Warm-up steps.
+    factor : float, default=0.5
+        Multiplier at each plateau.
+    patience : int, default=3000
+        Steps without progress tolerated before the factor drops.
+    threshold : float, default=0.1
+        Relative fall of the (positive) loss below its best that counts as progress.
+    minimum : float, default=0.0
+        Lowest factor.
 
     Examples
     --------
@@ -224,10 +235,10 @@ class WarmupPlateau:
         self.scale, self.best, self.bad = 1.0, float("inf"), 0
 
     def __call__(self, step: int, loss: float | None) -> float:
-        if step < self.warmup or loss is None:
-            return self.start + (1 - self.start) * min(step, self.warmup) / max(self.warmup, 1)
-        if step == self.warmup:
-            return 1.0
+        if loss is None or step <= self.warmup:
+            return (
+                self.start + (1 - self.start) * min(step / self.warmup, 1.0) if self.warmup else 1.0
+            )
         if loss < self.best * (1 - self.threshold):
             self.best, self.bad = loss, 0
         else:
