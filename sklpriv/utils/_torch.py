@@ -8,6 +8,7 @@ with the same seed give the same model and the global torch RNG is left untouche
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 
 import numpy as np
@@ -15,6 +16,12 @@ import torch
 from sklearn.utils import check_random_state
 
 _MAX_SEED = 2**31 - 1
+
+# torch's global generator is process-wide: a fit in one thread that seeds it would move the
+# draws of a fit in another. Every section that uses it (module initialisation, dropout,
+# weight draws) runs under this lock, so thread-parallel fits (joblib's threading backend)
+# give the same models as sequential ones; they take turns inside those sections.
+_GLOBAL_RNG_LOCK = threading.RLock()
 
 
 def check_torch_seed(random_state: None | int | np.random.RandomState) -> int:
@@ -71,7 +78,10 @@ def torch_rng(seed: int) -> Iterator[None]:
     """Context in which torch's global RNG is seeded with ``seed``, restored afterwards.
 
     Module initialisation and dropout draw from the global generator; wrapping ``fit`` in
-    this context makes them reproducible without changing the caller's RNG state.
+    this context makes them reproducible without changing the caller's RNG state. The
+    context holds a process-wide lock, so two threads never interleave their draws from
+    the global generator: fits in threads are as reproducible as sequential ones (their
+    sections under this context run one at a time).
 
     Parameters
     ----------
@@ -89,7 +99,7 @@ def torch_rng(seed: int) -> Iterator[None]:
     >>> bool(torch.equal(a, b))
     True
     """
-    with torch.random.fork_rng(devices=[]):
+    with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         yield
 
@@ -137,6 +147,12 @@ def get_device(device: str | torch.device | None = None) -> torch.device:
     -------
     device : torch.device
 
+    Raises
+    ------
+    ValueError
+        When ``device`` is not a device name, or names CUDA (or MPS) where this torch
+        build or machine has none.
+
     Examples
     --------
     >>> from sklpriv.utils import get_device
@@ -145,7 +161,22 @@ def get_device(device: str | torch.device | None = None) -> torch.device:
     """
     if device is None or device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(
+            f"device={device!r} is not a torch device: pass 'cpu', 'cuda', 'cuda:0', "
+            "'auto' or None (CUDA when available, else CPU)."
+        ) from exc
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r}, but CUDA is not available (torch {torch.__version__} is "
+            f"{'a CPU-only build' if torch.version.cuda is None else 'a CUDA build without a GPU'}"
+            "): pass device='cpu', or 'auto' / None to use a GPU only when one is there."
+        )
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device={device!r}, but MPS is not available: pass device='cpu'.")
+    return dev
 
 
 def to_tensor(
