@@ -10,9 +10,13 @@ from sklearn.datasets import load_digits
 from sklearn.dummy import DummyClassifier
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import MinMaxScaler, StandardScaler
+from sklearn.preprocessing import StandardScaler
 
 from sklpriv import DPSATClassifier, DPSATRegressor
+from sklpriv.privacy import PrivacyLeakWarning
+
+# the label set is public here: the tests of the warning pass classes=None
+pytestmark = pytest.mark.filterwarnings("ignore::sklpriv.privacy.PrivacyLeakWarning")
 
 # noise_multiplier given: no calibration search (tests of calibration pass None)
 FAST = dict(max_epochs=2, batch_size=64, hidden_layer_sizes=(16,), noise_multiplier=1.0)
@@ -21,7 +25,7 @@ FAST = dict(max_epochs=2, batch_size=64, hidden_layer_sizes=(16,), noise_multipl
 @pytest.fixture(scope="module")
 def digits():
     X, y = load_digits(return_X_y=True)
-    X = MinMaxScaler().fit_transform(X)
+    X = X / 16.0  # public pixel bounds
     return train_test_split(X, y, train_size=600, test_size=400, random_state=0)
 
 
@@ -45,10 +49,10 @@ def test_lr_zero_leaves_weights_unchanged_with_physical_splits(digits, method):
     ref = DPSATClassifier(max_epochs=0 + 1, **{k: v for k, v in kw.items() if k != "max_epochs"})
     a = DPSATClassifier(max_physical_batch_size=7, **kw).fit(X, y)
     # initial weights: same seed, same architecture, no step at all
-    ref._rng = np.random.RandomState(0)
-    from sklpriv.utils import check_torch_seed, torch_rng
+    from sklpriv.privacy import noise_seeds
+    from sklpriv.utils import torch_rng
 
-    with torch_rng(check_torch_seed(np.random.RandomState(0))):
+    with torch_rng(noise_seeds(0, 0, 3)[0]):
         init = torch.cat(
             [
                 p.detach().flatten()
@@ -84,7 +88,7 @@ def test_epsilon_spent_matches_opacus_and_not_rho(digits):
         assert est.n_steps_ == steps
         assert est.sample_rate_ == 1 / math.ceil(len(X) / FAST["batch_size"])
     assert eps[0] == eps[1] == eps[2]
-    assert est.delta_ == pytest.approx(1 / len(X) ** 1.1)
+    assert est.delta_ == 1e-5  # a fixed public default, not derived from the data
     assert [h["epsilon"] for h in est.history_] == sorted(h["epsilon"] for h in est.history_)
 
 
@@ -244,7 +248,7 @@ def test_verbose_progress(digits, capsys):
     X, _, y, _ = digits
     DPSATClassifier(verbose=1, random_state=0, **FAST).fit(X, y)
     err = capsys.readouterr().err
-    assert "eps=" in err and "loss=" in err
+    assert "eps=" in err and "loss=" not in err  # the training loss is not private
 
 
 def test_demo_section(tmp_path):
@@ -255,3 +259,76 @@ def test_demo_section(tmp_path):
     row = res.rows[0]
     assert row["value"] > 0.8 and row["baseline value"] > 0.8
     assert (tmp_path / res.figures[0]).exists()
+
+
+def test_delta_must_be_below_one_over_n(digits):
+    X, _, y, _ = digits
+    with pytest.raises(ValueError, match="release a record outright"):
+        DPSATClassifier(delta=1 / len(X), **FAST).fit(X, y)
+    with pytest.raises(ValueError, match="1/n_samples"):
+        DPSATClassifier(delta=0.5, **FAST).fit(X[:10], y[:10])
+    with pytest.raises(ValueError, match="delta"):
+        DPSATClassifier(delta=None, **FAST).fit(X, y)
+
+
+def test_gdp_accountant_is_refused(digits):
+    X, _, y, _ = digits
+    with pytest.raises(ValueError, match="accountant"):
+        DPSATClassifier(accountant="gdp", **FAST).fit(X, y)
+
+
+def test_history_holds_no_training_loss(digits):
+    X, _, y, _ = digits
+    est = DPSATClassifier(random_state=0, **FAST).fit(X, y)
+    assert all(set(h) == {"epoch", "epsilon", "n_steps"} for h in est.history_)
+    assert est.history_[-1]["n_steps"] == est.n_steps_
+
+
+def test_classes_parameter_is_public_label_set(digits):
+    X, _, y, _ = digits
+    keep = y < 5  # a class absent from the private data still gets an output
+    with pytest.warns(PrivacyLeakWarning, match="classes"):
+        DPSATClassifier(**FAST).fit(X[keep], y[keep])
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PrivacyLeakWarning)
+        est = DPSATClassifier(classes=list(range(10)), **FAST).fit(X[keep], y[keep])
+    assert list(est.classes_) == list(range(10))
+    assert est.predict_proba(X).shape == (len(X), 10)
+    with pytest.raises(ValueError, match="not in classes"):
+        DPSATClassifier(classes=[0, 1, 2], **FAST).fit(X, y)
+    # partial_fit's classes must agree with the parameter
+    with pytest.raises(ValueError, match="differs from the classes parameter"):
+        DPSATClassifier(classes=list(range(10)), **FAST).partial_fit(X, y, classes=[0, 1])
+    est = DPSATClassifier(classes=list(range(10)), **FAST).partial_fit(X, y, classes=range(10))
+    assert len(est.classes_) == 10
+
+
+def test_partial_fit_calls_draw_different_noise(digits, monkeypatch):
+    """An integer seed gives each partial_fit call its own noise and sampling seeds:
+    repeated noise would cancel in the difference of two releases."""
+    import sklpriv.neural_network._dpsat as mod
+
+    seen = []
+    real = mod.noise_torch_generator
+
+    def recording(seed):
+        seen.append(seed)
+        return real(seed)
+
+    monkeypatch.setattr(mod, "noise_torch_generator", recording)
+    X, _, y, _ = digits
+    a = DPSATClassifier(random_state=0, classes=range(10), **FAST)
+    a.partial_fit(X, y).partial_fit(X, y)
+    first, second = seen[:2], seen[2:]
+    assert len(seen) == 4 and not set(first) & set(second)
+    seen.clear()
+    DPSATClassifier(random_state=0, classes=range(10), **FAST).partial_fit(X, y)
+    assert seen == first  # reproducible for research
+
+
+def test_diverging_training_raises(digits):
+    X, _, y, _ = digits
+    with pytest.raises(ValueError, match="diverged"):
+        DPSATRegressor(**FAST).fit(X * 1e30, y)

@@ -8,11 +8,18 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, _fit_context
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..privacy import PrivacyLeakWarning, dp_to_zcdp, gaussian_sigma, zcdp_to_dp
+from ..privacy import (
+    PrivacyLeakWarning,
+    check_delta,
+    dp_to_zcdp,
+    gaussian_sigma,
+    noise_rng,
+    noise_seed,
+    zcdp_to_dp,
+)
 from ._morse import GaussianMixtureDensity, find_peaks, find_saddles, merge_peaks
 
 _EIG_FLOOR = 0.01  # covariance eigenvalue floor in box units (paper, Sec. 4)
@@ -94,7 +101,8 @@ def dp_hard_em(X, n_components, max_iter, rho, base, rng, clip_radius=0.5):
     rho : float
         Total zCDP budget, split evenly over ``max_iter`` M-steps (``np.inf``: no noise).
     base : {"gmm", "kmeans"}
-    rng : numpy.random.RandomState
+    rng : numpy.random.Generator
+        From :func:`sklpriv.privacy.noise_rng` (secure seeding).
     clip_radius : float or None, default=0.5
 
     Returns
@@ -203,7 +211,8 @@ class DPMorseClustering(ClusterMixin, BaseEstimator):
     epsilon : float, default=1.0
         Privacy budget (> 0). ``np.inf`` adds no noise (a non-private reference).
     delta : float, default=1e-5
-        Privacy parameter delta in (0, 1).
+        Privacy parameter delta; ``fit`` rejects ``delta >= 1 / n_samples`` (such a
+        delta allows releasing a record outright).
     bounds : tuple (lower, upper) or None, default=None
         Per-feature bounds of the data (scalars or arrays of length ``n_features``). Data
         are clipped to them and scaled to the box ``[-1, 1]^D`` before anything private.
@@ -231,12 +240,17 @@ class DPMorseClustering(ClusterMixin, BaseEstimator):
         closed form, ``"rdp"`` opacus' tighter RDP conversion (more budget, less noise, for
         the same epsilon).
     random_state : int, RandomState instance or None, default=None
-        Seeds the initialisation and the noise.
+        ``None`` (the private setting): every fit seeds the initialisation and the noise
+        afresh from OS entropy; no generator is stored on the model. An int makes fits
+        reproducible, but **a known seed voids the privacy guarantee** (whoever knows it
+        can rebuild and subtract the noise).
 
     Attributes
     ----------
     labels_ : ndarray of shape (n_samples,)
-        Cluster of each training sample (by :meth:`predict`).
+        Cluster of each training sample (by :meth:`predict`). **Outside the privacy
+        guarantee**: one label per training record is a function of that record; do not
+        publish it with the model (``predict`` on the released model is private).
     subcluster_means_ : ndarray of shape (n_subclusters, n_features)
         Privatized sub-cluster means, in the data's units.
     subcluster_covariances_ : ndarray of shape (n_subclusters, n_features, n_features)
@@ -301,15 +315,14 @@ class DPMorseClustering(ClusterMixin, BaseEstimator):
     --------
     >>> import numpy as np
     >>> from sklearn.datasets import make_moons
-    >>> from sklearn.metrics import adjusted_rand_score
     >>> from sklpriv import DPMorseClustering
     >>> X, y = make_moons(n_samples=5000, noise=0.05, random_state=0)
-    >>> est = DPMorseClustering(epsilon=3.0, bounds=([-1.5, -1.0], [2.5, 1.5]),
-    ...                         random_state=0).fit(X)
-    >>> est.epsilon_ <= 3.0
-    True
-    >>> adjusted_rand_score(y, est.labels_) > 0.5
-    True
+    >>> est = DPMorseClustering(epsilon=3.0, bounds=([-1.5, -1.0], [2.5, 1.5])).fit(X)
+    >>> est.epsilon_ <= 3.0, est.delta_
+    (True, 1e-05)
+    >>> labels = est.predict(X)  # inductive: the released model, no extra privacy cost
+    >>> labels.shape, len(set(labels)) <= est.n_clusters
+    ((5000,), True)
     """
 
     _parameter_constraints: dict = {
@@ -378,16 +391,17 @@ class DPMorseClustering(ClusterMixin, BaseEstimator):
             The fitted estimator.
         """
         X = validate_data(self, X, reset=True, dtype=np.float64, ensure_min_samples=2)
-        rng = check_random_state(self.random_state)
+        delta = check_delta(self.delta, len(X))
+        rng = noise_rng(noise_seed(self.random_state))  # OS entropy when None; not stored
         self.bounds_ = _check_bounds(self.bounds, X)
         Z = self._to_box(X)
 
-        self.rho_ = dp_to_zcdp(self.epsilon, self.delta, method=self.accountant)
+        self.rho_ = dp_to_zcdp(self.epsilon, delta, method=self.accountant)
         weights, means, covs, counts, sigma = dp_hard_em(
             Z, self.n_subclusters, self.max_iter, self.rho_, self.base, rng, self.clip_radius
         )
-        self.epsilon_ = zcdp_to_dp(self.rho_, self.delta, method=self.accountant)
-        self.delta_ = float(self.delta)
+        self.epsilon_ = zcdp_to_dp(self.rho_, delta, method=self.accountant)
+        self.delta_ = delta
         self.noise_scale_ = sigma
         self.n_iter_ = self.max_iter  # DP EM runs all its (budgeted) iterations
 

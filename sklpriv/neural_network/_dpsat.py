@@ -16,15 +16,21 @@ from opacus.data_loader import DPDataLoader
 from opacus.validators import ModuleValidator
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch.utils.data import DataLoader, TensorDataset
 
 from ..optim import DPSATOptimizer
-from ..privacy import epsilon_spent, noise_multiplier_for
-from ..utils import check_torch_seed, to_numpy, to_tensor, torch_generator, torch_rng
+from ..privacy import (
+    PrivacyLeakWarning,
+    check_delta,
+    epsilon_spent,
+    noise_multiplier_for,
+    noise_seeds,
+    noise_torch_generator,
+)
+from ..utils import to_numpy, to_tensor, torch_rng
 
 _DIRECTION = {"dpsat": "gradient", "dpsat_momentum": "momentum", "dpsgd": "none", "dpsam": "none"}
 
@@ -45,7 +51,7 @@ class _BaseDPSAT(BaseEstimator):
         "module": [None, type, torch.nn.Module],
         "hidden_layer_sizes": [tuple, list],
         "epsilon": [Interval(Real, 0, None, closed="right")],
-        "delta": [Interval(Real, 0, 1, closed="neither"), None],
+        "delta": [Interval(Real, 0, 1, closed="neither")],
         "max_grad_norm": [Interval(Real, 0, None, closed="neither")],
         "noise_multiplier": [Interval(Real, 0, None, closed="left"), None],
         "method": [StrOptions(set(_DIRECTION))],
@@ -55,7 +61,7 @@ class _BaseDPSAT(BaseEstimator):
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "max_physical_batch_size": [Interval(Integral, 1, None, closed="left"), None],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
-        "accountant": [StrOptions({"rdp", "prv", "gdp"})],
+        "accountant": [StrOptions({"rdp", "prv"})],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -66,7 +72,7 @@ class _BaseDPSAT(BaseEstimator):
         *,
         hidden_layer_sizes=(100,),
         epsilon: float = 3.0,
-        delta: float | None = None,
+        delta: float = 1e-5,
         max_grad_norm: float = 1.0,
         noise_multiplier: float | None = None,
         method: str = "dpsat",
@@ -127,7 +133,7 @@ class _BaseDPSAT(BaseEstimator):
     def _calibrate(self, n_samples: int) -> None:
         """Sample rate, delta and noise multiplier (paper: opacus' search, tolerance 0.01)."""
         sample_rate = 1.0 / math.ceil(n_samples / self.batch_size)  # as opacus' DPDataLoader
-        delta = float(self.delta) if self.delta is not None else 1.0 / n_samples**1.1
+        delta = check_delta(self.delta, n_samples)
         # DP-SAM's two queries on one Poisson batch form one Gaussian mechanism with
         # sensitivity sqrt(2) C: its effective noise multiplier is sigma / sqrt(2)
         queries = 2 if self.method == "dpsam" else 1
@@ -170,14 +176,20 @@ class _BaseDPSAT(BaseEstimator):
 
     def _fit_unfiltered(self, X, y, epochs: int, reset: bool):
         if reset:
-            self._rng = check_random_state(self.random_state)
             self._calibrate(X.shape[0])
-            with torch_rng(check_torch_seed(self._rng)):
+            self._n_calls = 0
+        # fresh OS-entropy seeds per call with random_state=None; an int seed gives each
+        # call (fit: 0, partial_fit: 1, 2, ...) its own stream. No generator is kept.
+        init_seed, sampling_seed, noise_seed = noise_seeds(self.random_state, self._n_calls, 3)
+        self._n_calls += 1
+        if reset:
+            with torch_rng(init_seed):
                 self.module_ = self._build_module_for(X.shape[1], self._n_outputs())
             self.accountant_ = create_accountant(mechanism=self.accountant)
             self.history_ = []
             self._optim_state = None
             self._last_private_grad = None
+        sampling = noise_torch_generator(sampling_seed)
         gsm = GradSampleModule(self.module_, loss_reduction="mean")
         base = torch.optim.SGD(gsm.parameters(), lr=self.lr, momentum=self.momentum)
         if self._optim_state is not None:
@@ -189,7 +201,7 @@ class _BaseDPSAT(BaseEstimator):
             expected_batch_size=max(1, int(self.sample_rate_ * X.shape[0])),  # as opacus
             rho=self.rho if self.method != "dpsgd" else 0.0,
             direction=_DIRECTION[self.method],
-            generator=torch_generator(self._rng),
+            generator=noise_torch_generator(noise_seed),
         )
         opt.last_private_grad = self._last_private_grad
         dataset = TensorDataset(to_tensor(X), y)
@@ -203,10 +215,8 @@ class _BaseDPSAT(BaseEstimator):
         try:
             for _ in range(epochs):
                 loader = DPDataLoader.from_data_loader(
-                    DataLoader(dataset, batch_size=self.batch_size),
-                    generator=torch_generator(self._rng),
+                    DataLoader(dataset, batch_size=self.batch_size), generator=sampling
                 )
-                total, count = 0.0, 0
                 for xb, yb in loader:
                     chunks = (
                         [(xb, yb)]
@@ -220,21 +230,25 @@ class _BaseDPSAT(BaseEstimator):
                         perturb = functools.partial(opt.perturb, direction=g1)
                     else:
                         perturb = opt.perturb
-                    loss = self._accumulate(gsm, opt, chunks, final=opt.step, perturb=perturb)
+                    self._accumulate(gsm, opt, chunks, final=opt.step, perturb=perturb)
                     opt.zero_grad()
                     self.accountant_.step(
                         noise_multiplier=self._effective_sigma(),
                         sample_rate=self.sample_rate_,
                     )
-                    total += loss * len(xb)
-                    count += len(xb)
+                self._check_finite()
+                # only released quantities: no training loss (it is an un-noised statistic)
                 eps = self._spent()
                 self.history_.append(
-                    {"epoch": len(self.history_) + 1, "loss": total / max(count, 1), "epsilon": eps}
+                    {
+                        "epoch": len(self.history_) + 1,
+                        "epsilon": eps,
+                        "n_steps": sum(h[2] for h in self.accountant_.history),
+                    }
                 )
                 if progress is not None:
                     progress.update(1)
-                    progress.set_postfix(loss=f"{total / max(count, 1):.4f}", eps=f"{eps:.3f}")
+                    progress.set_postfix(eps=f"{eps:.3f}")
         finally:
             if progress is not None:
                 progress.close()
@@ -248,20 +262,28 @@ class _BaseDPSAT(BaseEstimator):
         self.n_steps_ = sum(h[2] for h in self.accountant_.history)
         return self
 
+    def _check_finite(self) -> None:
+        """Raise when training diverged (post-processing of the released weights)."""
+        if all(bool(torch.isfinite(p).all()) for p in self.module_.parameters()):
+            return
+        raise ValueError(
+            "DP training diverged: the network's weights are no longer finite. DP-SGD "
+            "uses the inputs as given (a scaler fitted on private data would leak), so "
+            "features (and regression targets) must be on a moderate scale: rescale them "
+            "with bounds known a priori, e.g. to [0, 1] or [-1, 1], or lower lr."
+        )
+
     def _accumulate(self, gsm, opt, chunks, final, perturb=None):
         """Forward/backward over the physical chunks of one logical batch.
 
         Every chunk is perturbed and restored on its own (virtual steps included), so a
         logical batch split k ways never leaks ``(k - 1) e`` into the weights.
         """
-        loss_sum = 0.0
         for i, (xc, yc) in enumerate(chunks):
             if perturb is not None:
                 perturb()
             if len(xc):
-                loss = self._loss(gsm(xc), yc)
-                loss.backward()
-                loss_sum += float(loss.detach()) * len(xc)
+                self._loss(gsm(xc), yc).backward()
             else:  # empty Poisson batch: no per-sample gradient, the noise is still added
                 for p in opt.params:
                     p.grad_sample = torch.zeros((0, *p.shape), dtype=p.dtype)
@@ -271,8 +293,6 @@ class _BaseDPSAT(BaseEstimator):
                 opt.zero_grad()
             else:
                 final()
-        n = sum(len(c[0]) for c in chunks)
-        return loss_sum / max(n, 1)
 
     def _check_X(self, X, reset):
         return validate_data(self, X, reset=reset, dtype=np.float32)
@@ -299,6 +319,7 @@ class _BaseDPSAT(BaseEstimator):
         yt = self._encode_y(y, reset=True)
         return self._fit(X, yt, self.max_epochs, reset=True)
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None):
         """One more epoch of DP training; the accountant continues (``epsilon_`` grows).
 
@@ -310,15 +331,14 @@ class _BaseDPSAT(BaseEstimator):
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         classes : array-like, default=None
-            All classes (classifier, first call only), as in sklearn's ``partial_fit``.
+            All classes (classifier, first call only), as in sklearn's ``partial_fit``;
+            must agree with the ``classes`` parameter when both are given.
 
         Returns
         -------
         self : object
         """
         first = not hasattr(self, "module_")
-        if first:
-            self._validate_params()
         X, y = validate_data(
             self, X, y, reset=first, dtype=np.float32, multi_output=self._multi_output()
         )
@@ -348,8 +368,8 @@ class DPSATClassifier(ClassifierMixin, _BaseDPSAT):
     gradients at ``w + rho * g~_{t-1} / ||g~_{t-1}||``, the sharpness-aware ascent point
     built from the *previous* privatized gradient, so it reaches flatter minima at exactly
     DP-SGD's privacy cost; naive DP-SAM pays a second private gradient per step. Nothing
-    private leaks through defaults: no validation split, no early stopping, no
-    non-private clipping.
+    private leaks through defaults: no validation split, no early stopping, no training
+    loss in ``history_``, no data-derived delta or label set, no non-private clipping.
 
     Parameters
     ----------
@@ -362,8 +382,10 @@ class DPSATClassifier(ClassifierMixin, _BaseDPSAT):
     epsilon : float, default=3.0
         Privacy budget for ``max_epochs`` epochs (``np.inf``: no noise, clipping only).
         Ignored for the noise when ``noise_multiplier`` is given.
-    delta : float or None, default=None
-        ``None``: ``1 / n_samples**1.1`` (reported in ``delta_``).
+    delta : float, default=1e-5
+        Privacy parameter delta; ``fit`` rejects ``delta >= 1 / n_samples`` (such a
+        delta allows releasing a record outright). A fixed public value, never derived
+        from the data.
     max_grad_norm : float, default=1.0
         Per-sample clipping norm ``C``.
     noise_multiplier : float or None, default=None
@@ -387,12 +409,22 @@ class DPSATClassifier(ClassifierMixin, _BaseDPSAT):
         Split logical batches into physical ones of at most this size (memory).
     max_epochs : int, default=20
         Epochs of :meth:`fit`.
-    accountant : {"rdp", "prv", "gdp"}, default="rdp"
-        opacus accountant (the paper: RDP).
+    accountant : {"rdp", "prv"}, default="rdp"
+        opacus accountant (the paper: RDP); both report upper bounds. opacus' ``"gdp"``
+        is refused: its central-limit approximation under-reports epsilon.
+    classes : array-like of shape (n_classes,) or None, default=None
+        The label set, known a priori (public). ``None``: read from the private ``y``
+        with a :class:`~sklpriv.privacy.PrivacyLeakWarning` (a label held by one person
+        shows in ``classes_`` and in the output width). :meth:`partial_fit`'s
+        ``classes`` argument must agree with it when both are given.
     random_state : int, RandomState instance or None, default=None
-        Seeds initialisation, Poisson sampling and the noise.
+        ``None`` (the private setting): every ``fit`` / ``partial_fit`` call seeds the
+        initialisation, the Poisson sampling and the noise afresh from OS entropy, and no
+        generator is stored on the model. An int makes fits reproducible (each
+        ``partial_fit`` call derives its own seed from it and a call counter) but **a
+        known seed voids the privacy guarantee**: whoever knows it can rebuild the noise.
     verbose : int, default=0
-        > 0: a progress bar per epoch with the loss and the epsilon spent.
+        > 0: a progress bar per epoch with the epsilon spent.
 
     Attributes
     ----------
@@ -412,7 +444,8 @@ class DPSATClassifier(ClassifierMixin, _BaseDPSAT):
         Logical (accounted) steps taken so far.
     accountant_ : opacus accountant
     history_ : list of dict
-        Per epoch: ``epoch``, ``loss`` (mean training loss), ``epsilon`` spent.
+        Per epoch: ``epoch``, ``epsilon`` spent and ``n_steps`` so far. No training loss
+        is recorded: it is an un-noised statistic of the private data.
 
     See Also
     --------
@@ -428,24 +461,94 @@ class DPSATClassifier(ClassifierMixin, _BaseDPSAT):
     --------
     >>> from sklearn.datasets import load_digits
     >>> from sklearn.model_selection import train_test_split
-    >>> from sklearn.pipeline import make_pipeline
-    >>> from sklearn.preprocessing import MinMaxScaler
     >>> from sklpriv import DPSATClassifier
     >>> X, y = load_digits(return_X_y=True)
+    >>> X = X / 16.0  # pixels lie in 0..16: public bounds, no statistic of the data
     >>> X_tr, X_te, y_tr, y_te = train_test_split(X, y, random_state=0)
-    >>> clf = make_pipeline(MinMaxScaler(), DPSATClassifier(epsilon=8.0, max_epochs=10,
-    ...                                                     random_state=0))
-    >>> clf.fit(X_tr, y_tr).score(X_te, y_te) > 0.8
+    >>> clf = DPSATClassifier(epsilon=8.0, max_epochs=10, classes=list(range(10)))
+    >>> clf.fit(X_tr, y_tr).score(X_te, y_te) > 0.7
     True
-    >>> clf[-1].epsilon_ <= 8.0
-    True
+    >>> clf.epsilon_ <= 8.0, clf.delta_
+    (True, 1e-05)
     """
+
+    def __init__(
+        self,
+        module=None,
+        *,
+        hidden_layer_sizes=(100,),
+        epsilon: float = 3.0,
+        delta: float = 1e-5,
+        max_grad_norm: float = 1.0,
+        noise_multiplier: float | None = None,
+        method: str = "dpsat",
+        rho: float = 0.03,
+        lr: float = 0.1,
+        momentum: float = 0.9,
+        batch_size: int = 256,
+        max_physical_batch_size: int | None = None,
+        max_epochs: int = 20,
+        accountant: str = "rdp",
+        classes=None,
+        random_state=None,
+        verbose: int = 0,
+    ):
+        super().__init__(
+            module,
+            hidden_layer_sizes=hidden_layer_sizes,
+            epsilon=epsilon,
+            delta=delta,
+            max_grad_norm=max_grad_norm,
+            noise_multiplier=noise_multiplier,
+            method=method,
+            rho=rho,
+            lr=lr,
+            momentum=momentum,
+            batch_size=batch_size,
+            max_physical_batch_size=max_physical_batch_size,
+            max_epochs=max_epochs,
+            accountant=accountant,
+            random_state=random_state,
+            verbose=verbose,
+        )
+        self.classes = classes
+
+    _parameter_constraints: dict = {
+        **_BaseDPSAT._parameter_constraints,
+        "classes": ["array-like", None],
+    }
+
+    def _public_classes(self, y, classes):
+        """The label set: the ``classes`` parameter or argument, else (with a warning) y's."""
+        given = [np.unique(np.asarray(c)) for c in (self.classes, classes) if c is not None]
+        if len(given) == 2 and not np.array_equal(given[0], given[1]):
+            raise ValueError(
+                f"partial_fit(classes={given[1].tolist()}) differs from the classes "
+                f"parameter {given[0].tolist()}: pass the same label set (or only one)."
+            )
+        if given:
+            return given[0]
+        warnings.warn(
+            "classes were not given and are read from the private labels: a label held "
+            "by one person shows in classes_ and in the network's output width, which "
+            "epsilon does not account for. Pass classes=[...] (the label set known a "
+            "priori).",
+            PrivacyLeakWarning,
+            stacklevel=5,
+        )
+        return np.unique(y)
 
     def _encode_y(self, y, reset, classes=None):
         if reset:
             check_classification_targets(y)
-            self._le = LabelEncoder().fit(y if classes is None else classes)
+            self._le = LabelEncoder().fit(self._public_classes(y, classes))
             self.classes_ = self._le.classes_
+        unknown = np.setdiff1d(np.unique(y), self.classes_)
+        if unknown.size:
+            raise ValueError(
+                f"y has labels {unknown.tolist()} that are not in classes="
+                f"{self.classes_.tolist()}: pass the full label set as classes."
+            )
         return torch.as_tensor(self._le.transform(y), dtype=torch.long)
 
     def _n_outputs(self):
@@ -496,7 +599,8 @@ class DPSATRegressor(RegressorMixin, _BaseDPSAT):
     hidden_layer_sizes, epsilon, delta, max_grad_norm, noise_multiplier, method, rho, \
 lr, momentum, batch_size, max_physical_batch_size, max_epochs, accountant, \
 random_state, verbose
-        As in :class:`DPSATClassifier`.
+        As in :class:`DPSATClassifier` (a known integer ``random_state`` voids the
+        guarantee).
 
     Attributes
     ----------
@@ -521,9 +625,9 @@ random_state, verbose
     >>> import numpy as np
     >>> from sklpriv import DPSATRegressor
     >>> rng = np.random.RandomState(0)
-    >>> X = rng.uniform(-1, 1, size=(2000, 3))
+    >>> X = rng.uniform(-1, 1, size=(5000, 3))
     >>> y = X @ np.array([0.5, -0.3, 0.2])
-    >>> reg = DPSATRegressor(epsilon=3.0, max_epochs=10, lr=0.1, random_state=0).fit(X, y)
+    >>> reg = DPSATRegressor(epsilon=3.0, max_epochs=10, lr=0.05, momentum=0.5).fit(X, y)
     >>> reg.score(X, y) > 0.5
     True
     """

@@ -8,6 +8,13 @@ A Gaussian mechanism with L2 sensitivity ``Delta`` and noise ``sigma`` is
   whose inverse is the closed form used by DP-Morse (Byun et al. 2025, Sec. 4).
 - ``"rdp"``: opacus' RDP-to-DP conversion (Balle et al. 2020) over a wide grid of orders:
   tighter, so the same epsilon buys a larger ``rho`` (less noise).
+
+DP-SGD accounting (Poisson-subsampled Gaussian steps) goes through opacus' RDP and PRV
+accountants, both upper bounds; opacus' ``"gdp"`` accountant is refused: its central-limit
+approximation is not a bound at the step counts of tabular training (it under-reports
+epsilon by 15-20% against Google's dp-accounting PLD; ``benchmarks/results/privacy_audit.md``).
+Every figure is floored at 0 (a conversion can return a negative number for a tiny
+budget; ``(0, delta)``-DP then holds, as the privacy profile falls with epsilon).
 """
 
 from __future__ import annotations
@@ -25,6 +32,74 @@ _OPACUS_ALPHAS = list(RDPAccountant.DEFAULT_ALPHAS)
 # wide grid of RDP orders: tight for small rho (large optimal order) and large rho alike
 _ORDERS = np.concatenate([np.linspace(1.01, 10.0, 300), np.geomspace(10.0, 1e5, 600)[1:]])
 _METHODS = ("rdp", "zcdp")
+ACCOUNTANTS = ("rdp", "prv")  # opacus accountants whose epsilon is an upper bound
+
+
+def check_accountant(accountant: str) -> str:
+    """Return ``accountant`` if it gives valid upper bounds, else raise a ``ValueError``.
+
+    Parameters
+    ----------
+    accountant : str
+        Name of an opacus accountant.
+
+    Returns
+    -------
+    accountant : str
+
+    Examples
+    --------
+    >>> from sklpriv.privacy import check_accountant
+    >>> check_accountant("prv")
+    'prv'
+    """
+    if accountant == "gdp":
+        raise ValueError(
+            "accountant='gdp' is not supported: opacus' Gaussian-DP accountant is a "
+            "central-limit approximation, not a bound, and under-reports epsilon at the "
+            "step counts of tabular training (target 3: true epsilon 3.5-3.7). Use 'rdp' "
+            "(the default) or 'prv' (tighter, also an upper bound)."
+        )
+    if accountant not in ACCOUNTANTS:
+        raise ValueError(f"accountant must be one of {ACCOUNTANTS}; got {accountant!r}.")
+    return accountant
+
+
+def check_delta(delta: float, n_samples: int) -> float:
+    """Return ``delta`` if it is below ``1 / n_samples``, else raise a ``ValueError``.
+
+    A mechanism that publishes one random record outright is ``(0, 1/n)``-DP: a delta of
+    ``1/n`` or more allows releasing someone's data, so it guarantees nothing.
+
+    Parameters
+    ----------
+    delta : float
+        The privacy parameter delta.
+    n_samples : int
+        Number of records protected (the training set's size).
+
+    Returns
+    -------
+    delta : float
+
+    Examples
+    --------
+    >>> from sklpriv.privacy import check_delta
+    >>> check_delta(1e-5, 1000)
+    1e-05
+    """
+    delta = float(delta)
+    if not 0 < delta < 1:
+        raise ValueError(f"delta must be in (0, 1); got {delta}.")
+    if delta >= 1.0 / n_samples:
+        raise ValueError(
+            f"delta={delta:.3g} is not below 1/n_samples = 1/{n_samples} = "
+            f"{1.0 / n_samples:.3g}: with such a delta a mechanism may release a record "
+            "outright, so the guarantee is void. Pass a delta well below 1/n, e.g. "
+            f"delta=1e-5 (the default; the papers' choice) or 1/n**1.1 = "
+            f"{1.0 / n_samples**1.1:.2g} with n the public data set size."
+        )
+    return delta
 
 
 def _check(delta: float, method: str) -> None:
@@ -68,7 +143,7 @@ def zcdp_to_dp(rho: float, delta: float, method: str = "rdp") -> float:
     if method == "zcdp":
         return rho + 2.0 * math.sqrt(rho * math.log(1.0 / delta))
     eps, _ = get_privacy_spent(orders=_ORDERS, rdp=_ORDERS * rho, delta=delta)
-    return float(eps)
+    return max(0.0, float(eps))
 
 
 def dp_to_zcdp(epsilon: float, delta: float, method: str = "rdp") -> float:
@@ -163,7 +238,8 @@ def epsilon_spent(accountant, delta: float) -> float:
 
     RDP histories are evaluated exactly as opacus' ``RDPAccountant`` does (same orders,
     same conversion), with the per-step RDP cached: RDP is linear in the number of steps,
-    so reporting epsilon every epoch costs nothing. Other accountants are asked directly.
+    so reporting epsilon every epoch costs nothing. PRV accountants are asked directly
+    (their upper bound); Gaussian-DP ones are refused (not a bound). Never below 0.
 
     Parameters
     ----------
@@ -185,13 +261,14 @@ def epsilon_spent(accountant, delta: float) -> float:
     >>> bool(abs(epsilon_spent(acc, 1e-5) - acc.get_epsilon(1e-5)) < 1e-9)
     True
     """
-    if not isinstance(accountant, RDPAccountant):
-        return float(accountant.get_epsilon(delta=delta))
     if not accountant.history:
         return 0.0
+    if not isinstance(accountant, RDPAccountant):
+        check_accountant(accountant.mechanism())
+        return max(0.0, float(accountant.get_epsilon(delta=delta)))
     rdp = sum(_rdp_per_step(float(s), float(q)) * n for s, q, n in accountant.history)
     eps, _ = get_privacy_spent(orders=_OPACUS_ALPHAS, rdp=rdp, delta=delta)
-    return float(eps)
+    return max(0.0, float(eps))
 
 
 @functools.lru_cache(maxsize=256)
@@ -212,7 +289,8 @@ def noise_multiplier_for(
         Poisson sampling rate.
     epochs : int
         Number of epochs (steps = ``int(epochs / sample_rate)``).
-    accountant : {"rdp", "prv", "gdp"}, default="rdp"
+    accountant : {"rdp", "prv"}, default="rdp"
+        Both give upper bounds; ``"gdp"`` is refused (see :func:`check_accountant`).
 
     Returns
     -------
@@ -224,6 +302,7 @@ def noise_multiplier_for(
     >>> round(noise_multiplier_for(3.0, 1e-5, 1 / 25, 30), 4)
     1.8408
     """
+    check_accountant(accountant)
     return float(
         get_noise_multiplier(
             target_epsilon=epsilon,
