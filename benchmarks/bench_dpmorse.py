@@ -28,7 +28,7 @@ from sklpriv.cluster._dp_morse import dp_hard_em
 from sklpriv.cluster._morse import GaussianMixtureDensity
 from sklpriv.privacy import dp_to_zcdp
 
-DELTA = 1e-4
+DELTA = 1e-5
 EPSILONS = [0.5, 1.0, 3.0, 10.0, np.inf]
 
 

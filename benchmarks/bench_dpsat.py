@@ -99,6 +99,7 @@ def ours(method, rho=0.03):
             epsilon=eps,
             delta=delta,
             hidden_layer_sizes=HIDDEN,
+            classes=np.unique(y),  # the label set is public (known a priori)
             random_state=seed,
             **cfg,
         )

@@ -28,10 +28,10 @@ bounds = ([-1.5, -1.0], [2.5, 1.5])
 fig, axes = plt.subplots(1, 3, figsize=(15, 4.5), constrained_layout=True)
 for ax, eps in zip(axes, [np.inf, 3.0, 1.0], strict=True):
     est = DPMorseClustering(
-        n_clusters=2, epsilon=eps, delta=1e-4, bounds=bounds, random_state=0
+        n_clusters=2, epsilon=eps, delta=1e-5, bounds=bounds, random_state=0
     ).fit(X)
     est.plot(X, ax=ax)
     ari = adjusted_rand_score(y, est.labels_)
     ax.set_title(f"epsilon = {eps:g}: ARI {ari:.2f}, {len(est.saddles_['density'])} saddles")
-fig.suptitle("DP-Morse on two moons (n = 10,000, delta = 1e-4)")
+fig.suptitle("DP-Morse on two moons (n = 10,000, delta = 1e-5)")
 plt.show()
