@@ -39,7 +39,11 @@ class DPSATOptimizer(DPOptimizer):
     direction : {"gradient", "momentum", "none"}, default="gradient"
         Where the perturbation points.
     **kwargs
-        Passed to :class:`opacus.optimizers.DPOptimizer` (``generator``, ...).
+        Passed to :class:`opacus.optimizers.DPOptimizer` (``generator``, ...). The noise
+        is drawn from ``generator``: build it with
+        :func:`sklpriv.privacy.noise_torch_generator` from
+        :func:`sklpriv.privacy.noise_seed` (OS entropy when ``random_state=None``); a
+        generator whose seed is known voids the privacy guarantee.
 
     Examples
     --------
