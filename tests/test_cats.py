@@ -241,3 +241,72 @@ def test_demo_section(tmp_path):
     row = res.rows[0]
     assert row["value"] < row["baseline value"]
     assert (tmp_path / res.figures[0]).exists()
+
+
+# ---- bad input ----------------------------------------------------------------------------
+def test_cuda_device_fails_fast_before_any_other_work(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    # a series too short for one window: the device error still comes first
+    with pytest.raises(ValueError, match="device='cuda', but CUDA is not available"):
+        CATSForecaster(**TINY, device="cuda").fit(noisy_sine(20), fh=[1])
+
+
+@pytest.mark.parametrize("scale", [True, False])
+@pytest.mark.parametrize("factor", [1e200, 1e-200])
+def test_forecasts_are_scale_equivariant_for_extreme_magnitudes(scale, factor):
+    y = noisy_sine(150)
+    params = dict(**TINY, max_epochs=2, scale=scale, random_state=0)
+    base = CATSForecaster(**params).fit(y, fh=[1, 2, 3]).predict()
+    big = CATSForecaster(**params).fit(y * factor, fh=[1, 2, 3]).predict()
+    assert np.isfinite(big.to_numpy()).all()
+    np.testing.assert_allclose(big.to_numpy() / factor, base.to_numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_values_beyond_float64_standardisation_raise_before_fitting():
+    y = noisy_sine(100)
+    y[:] = np.where(np.arange(100) % 4, 1.7e308, -1.7e308)  # deviations overflow
+    with pytest.raises(ValueError, match="too large to standardise in float64"):
+        CATSForecaster(**TINY).fit(y, fh=[1])
+
+
+def test_3d_array_y_gives_a_clear_error():
+    with pytest.raises(ValueError, match=r"y must be .*got a 3-D array of shape \(5, 100, 2\)"):
+        CATSForecaster(**TINY).fit(np.zeros((5, 100, 2)), fh=[1])
+
+
+def test_datetime_index_with_gaps_gives_a_clear_error():
+    y = noisy_sine(100)
+    gappy = y.drop(y.index[[10, 50, 51]])
+    with pytest.raises(ValueError, match="DatetimeIndex with gaps.*reset it to a RangeIndex"):
+        CATSForecaster(**TINY).fit(gappy, fh=[1])
+    f = CATSForecaster(**TINY, max_epochs=1, random_state=0).fit(y[:80], fh=[1])
+    with pytest.raises(ValueError, match=r"asfreq\('h'\)"):
+        f.update(y[80:].drop(y.index[90]), update_params=False)
+    # a regular index without a set freq is fine: sktime infers it
+    regular = y.set_axis(pd.DatetimeIndex(list(y.index)))
+    assert regular.index.freq is None
+    assert len(CATSForecaster(**TINY, max_epochs=1).fit(regular, fh=[1, 2]).predict()) == 2
+
+
+def test_update_with_other_columns_gives_a_clear_error():
+    y = two_channel(100)
+    f = CATSForecaster(**TINY, max_epochs=1, random_state=0).fit(y[:80], fh=[1])
+    msg = r"columns \['a', 'c'\], which differ from the columns seen in fit: columns \['a', 'b'\]"
+    with pytest.raises(ValueError, match=msg):
+        f.update(y[80:].rename(columns={"b": "c"}), update_params=False)
+    with pytest.raises(ValueError, match="differ from the columns seen in fit"):
+        f.update(y[80:][["a"]], update_params=True)  # used to broadcast silently
+    with pytest.raises(ValueError, match=r"has 1 column\(s\), which differ .* 2 column\(s\)"):
+        f.update(y[80:]["a"])
+
+
+def test_update_with_a_new_panel_instance():
+    frames = []
+    for i in range(3):
+        s = noisy_sine(80, seed=i, noise=0.1).to_frame("y")
+        s.index = pd.MultiIndex.from_product([[f"s{i}"], s.index])
+        frames.append(s)
+    f = CATSForecaster(**TINY, max_epochs=1, random_state=0)
+    f.fit(pd.concat(frames[:2]).iloc[np.r_[0:60, 80:140]], fh=[1])
+    f.update(pd.concat([frames[0][60:], frames[1][60:], frames[2][:40]]))
+    assert set(f.predict().index.get_level_values(0)) == {"s0", "s1", "s2"}

@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -238,3 +240,67 @@ def test_demo_section(tmp_path):
     assert (tmp_path / res.figures[0]).exists()
     row = res.rows[0]
     assert row["value"] < row["baseline value"]
+
+
+# ---- bad input ----------------------------------------------------------------------------
+def test_cuda_device_fails_fast_before_any_other_work(monkeypatch, sines):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    X = sines.copy()
+    X[0, 0, 0] = np.nan  # the data check would fail too: the device error comes first
+    with pytest.raises(ValueError, match="device='cuda', but CUDA is not available"):
+        TimeBridgeGenerator(**TINY, device="cuda").fit(X)
+
+
+@pytest.mark.parametrize("bad", [True, np.True_, 2.0, 0, -3, "4", None])
+def test_sample_checks_n_samples(fitted, bad):
+    with pytest.raises(ValueError, match="n_samples must be a positive int"):
+        fitted.sample(bad)
+
+
+def test_sample_impute_and_plot_check_their_other_arguments(fitted, sines):
+    assert fitted.sample(np.int64(2), random_state=0).shape == (2, 12, 2)
+    for bad in ("abc", -1, 1.5, np.random.default_rng(0)):
+        with pytest.raises(ValueError, match="random_state must be None, an int"):
+            fitted.sample(2, random_state=bad)
+        with pytest.raises(ValueError, match="random_state must be None, an int"):
+            fitted.impute(sines[:2], random_state=bad)
+    with pytest.raises(ValueError, match="condition has windows of shape"):
+        fitted.sample(2, condition=np.zeros((1, 5, 2)))
+    with pytest.raises(ValueError, match="feature must be an int in \\[0, 1\\]"):
+        fitted.plot_samples(feature=2)
+
+
+def test_impute_warns_about_windows_with_nothing_observed(fitted, sines):
+    X = sines[:3].copy()
+    X[1] = np.nan
+    with pytest.warns(UserWarning, match="X has 1 of 3 windows with no observed value"):
+        out = fitted.impute(X, random_state=0)
+    assert np.isfinite(out).all()
+    np.testing.assert_array_equal(out[[0, 2]], sines[[0, 2]])
+    with pytest.warns(UserWarning, match="condition has 1 of 1 windows"):
+        fitted.sample(2, random_state=0, condition=np.full((1, 12, 2), np.nan))
+
+
+@pytest.mark.parametrize("factor", [1e30, 1e-30])
+def test_badly_scaled_data_give_samples_in_the_data_units(sines, factor):
+    X = sines[:64]
+    base = TimeBridgeGenerator(**TINY, random_state=0).fit(X).sample(5, random_state=0)
+    scaled = TimeBridgeGenerator(**TINY, random_state=0).fit(X * factor)
+    np.testing.assert_allclose(scaled.sample(5, random_state=0) / factor, base, rtol=1e-6)
+    assert np.isfinite(scaled.score(X * factor))
+
+
+def test_data_spanning_more_than_the_float64_range(sines):
+    """max - min overflows (values of order +-1e308): samples stay finite and in range."""
+    X = np.concatenate([sines[:32], -sines[:32]]) * 1.7e308
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        gen = TimeBridgeGenerator(**TINY, random_state=0).fit(X)
+        S = gen.sample(5, random_state=0)
+        missing = X[:2].copy()
+        missing[:, 3:6] = np.nan
+        filled = gen.impute(missing, random_state=0)
+    assert np.isfinite(S).all() and np.abs(S).max() <= 1.7e308
+    assert (S / 1.7e308).std() > 0.1  # not collapsed onto one value
+    assert np.isfinite(filled).all() and np.isfinite(gen.score(X))
+    np.testing.assert_array_equal(filled[:, :3], X[:2, :3])

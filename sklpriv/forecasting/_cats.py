@@ -10,6 +10,7 @@ from sklearn.utils import check_random_state
 from sktime.forecasting.base import BaseForecaster
 
 _MAX_EVAL_BATCH = 1024  # windows per forward pass at validation / prediction
+_FLOAT32_LIMIT = 1e30  # largest standardised value fed to the (float32) network
 
 
 class CATSForecaster(BaseForecaster):
@@ -63,7 +64,11 @@ class CATSForecaster(BaseForecaster):
         the validation set for early stopping; ``0``: no validation, ``max_epochs`` run.
     scale : bool, default=True
         Standardise every column with mean and sd of the training data (the loss then
-        weighs channels equally); forecasts come back in data units.
+        weighs channels equally); ``False``: centre the columns and divide them all by
+        one common factor, their pooled sd (the loss weighs channels by their variance,
+        as in the data's units). Either way the moments are computed in float64 and the
+        float32 network sees values of order one, so forecasts of ``c * y`` are ``c``
+        times those of ``y`` for any finite ``c * y``; forecasts come back in data units.
     device : str or None, default="cpu"
         Torch device (``"auto"``: CUDA when available).
     random_state : int, RandomState instance or None, default=None
@@ -175,14 +180,15 @@ class CATSForecaster(BaseForecaster):
         # (or sktime's own tests) may switch it on later with set_config
         self._y = self._X = None
 
-    # ---- public entry points: a clear error for an unsorted index first --------------------
+    # ---- public entry points: clear errors for bad y first ------------------------------
     def fit(self, y, X=None, fh=None):
         """Fit the network on every window of ``y``; see ``sktime``'s ``fit``.
 
         Parameters
         ----------
-        y : pd.Series, pd.DataFrame or pd-multiindex DataFrame
-            Series, multivariate series (every column forecast) or panel.
+        y : pd.Series, pd.DataFrame, 2-D np.ndarray or pd-multiindex DataFrame
+            Series, multivariate series (every column forecast; an array is
+            ``(time, channels)``) or panel.
         X : ignored
         fh : ForecastingHorizon or int or array-like
             Steps to forecast (required in ``fit``: the network's horizon).
@@ -190,16 +196,27 @@ class CATSForecaster(BaseForecaster):
         Returns
         -------
         self : CATSForecaster
+
+        Raises
+        ------
+        ValueError
+            For a ``device`` that is not there (before any other work), an array ``y``
+            that is not 1-D or 2-D, or a time index that is unsorted or irregular.
         """
-        _check_time_index(y)
-        return super().fit(y, X=X, fh=fh)
+        from ..utils import get_device
+
+        get_device(self.device)  # fail fast, before sktime's conversions and any training
+        _check_y(y)
+        super().fit(y, X=X, fh=fh)
+        self._fit_columns = list(y.columns) if isinstance(y, pd.DataFrame) else None
+        return self
 
     def update(self, y, X=None, update_params=True):
         """Add new observations; see ``sktime``'s ``update``.
 
         Parameters
         ----------
-        y : same type as in ``fit``
+        y : same type and columns as in ``fit``
         X : ignored
         update_params : bool, default=True
             ``False``: only move the context window; ``True``: also fine-tune.
@@ -208,8 +225,27 @@ class CATSForecaster(BaseForecaster):
         -------
         self : CATSForecaster
         """
-        _check_time_index(y)
+        _check_y(y)
+        if self.is_fitted:
+            self._check_update_columns(y)
         return super().update(y, X=X, update_params=update_params)
+
+    def _check_update_columns(self, y) -> None:
+        """ValueError when ``y`` in ``update`` has other columns than ``y`` in ``fit``."""
+        fitted = self._fit_columns
+        if isinstance(y, pd.DataFrame) and fitted is not None:
+            same = list(y.columns) == fitted
+            got, expected = f"columns {list(y.columns)}", f"columns {fitted}"
+        else:
+            n = 1 if isinstance(y, pd.Series) or np.ndim(y) < 2 else np.shape(y)[1]
+            same = n == len(self._columns)
+            got, expected = f"{n} column(s)", f"{len(self._columns)} column(s)"
+        if not same:
+            raise ValueError(
+                f"y in update has {got}, which differ from the columns seen in fit: "
+                f"{expected}. CATSForecaster forecasts the columns it was fitted on: pass "
+                "them, with the same names in the same order (or refit)."
+            )
 
     # ---- validation ---------------------------------------------------------------------
     def _check_params(self):
@@ -259,13 +295,18 @@ class CATSForecaster(BaseForecaster):
         return [(None, y)]
 
     def _values(self, frame: pd.DataFrame) -> np.ndarray:
-        v = frame.to_numpy(dtype=np.float64)
-        if not np.isfinite(v).all():
+        """Float32 network input: ``frame`` standardised in float64 with the fit's moments."""
+        return self._standardise(_finite_values(frame), "y")
+
+    def _standardise(self, v: np.ndarray, name: str) -> np.ndarray:
+        z = (v - self._mean) / self._scale  # float64: no overflow for any finite y
+        if not (np.abs(z) <= _FLOAT32_LIMIT).all():
             raise ValueError(
-                "y contains NaN or inf: CATSForecaster needs complete series; impute them "
-                "first (e.g. sktime's Imputer in a TransformedTargetForecaster)."
+                f"{name} has values more than {_FLOAT32_LIMIT:.0e} training standard "
+                "deviations from the training mean: too far out for the float32 network; "
+                "check its units against the data seen in fit."
             )
-        return ((v - self._mean) / self._scale).astype(np.float32)
+        return z.astype(np.float32)
 
     def _horizon(self, fh) -> int:
         steps = fh.to_relative(self.cutoff).to_numpy()
@@ -277,39 +318,21 @@ class CATSForecaster(BaseForecaster):
         return int(steps.max())
 
     # ---- fit ----------------------------------------------------------------------------
-    def _fit(self, y, X=None, fh=None):
-        import torch
+    def _fit_scaling(self, y: pd.DataFrame) -> None:
+        """Per-column mean and scale (``scale=False``: one scale for all) in float64."""
+        mean, sd = _moments(_finite_values(y))
+        if not self.scale:  # one common factor keeps the channels' relative weights
+            top = sd.max(initial=0.0)
+            sd = np.full_like(sd, top * np.sqrt(np.mean((sd / top) ** 2)) if top > 0 else 0.0)
+        self._mean, self._scale = mean, np.where(sd > 0, sd, 1.0)
 
-        from ..utils import check_torch_seed, get_device, torch_rng, train_module
-        from ._cats_net import CATSNet, qam_end_for_horizon
-
-        self._check_params()
-        H = self._horizon(fh)
-        L = self.seq_len
-        series = self._series(y)
-        self._columns = y.columns
-        stacked = y.to_numpy(dtype=np.float64)
-        if self.scale:
-            self._mean = np.nanmean(stacked, 0)
-            sd = np.nanstd(stacked, 0)
-            self._scale = np.where(sd > 0, sd, 1.0)
-        else:
-            self._mean, self._scale = np.zeros(y.shape[1]), np.ones(y.shape[1])
-        arrays = [self._values(f) for _, f in series]
-        shortest = min(len(a) for a in arrays)
-        if shortest < L + H:
-            raise ValueError(
-                f"y has a series of {shortest} time points, but one training window needs "
-                f"seq_len + max(fh) = {L} + {H} = {L + H}: lower seq_len or the horizon, or "
-                "give a longer series."
-            )
-        rng = check_random_state(self.random_state)
-        seed = check_torch_seed(rng)
-        device = get_device(self.device)
+    def _split(self, arrays: list[np.ndarray], width: int):
+        """Training parts and validation parts (the last ``validation_fraction``)."""
+        L, H = self.seq_len, width - self.seq_len
         train_parts, val_parts = [], []
         for a in arrays:
             n_val = int(round(self.validation_fraction * len(a)))
-            if n_val and len(a) - n_val >= L + H and n_val >= H:
+            if n_val and len(a) - n_val >= width and n_val >= H:
                 train_parts.append(a[: len(a) - n_val])
                 val_parts.append(a[len(a) - n_val - L :])  # context may reach back
             else:
@@ -319,43 +342,64 @@ class CATSForecaster(BaseForecaster):
                 "The series are too short for a validation part "
                 f"(validation_fraction={self.validation_fraction}); training runs "
                 f"max_epochs={self.max_epochs} epochs without early stopping.",
-                stacklevel=2,
+                stacklevel=3,
             )
+        return train_parts, val_parts
+
+    def _build_network(self, n_channels: int, horizon: int):
+        from ._cats_net import CATSNet, qam_end_for_horizon
+
+        qam_end = qam_end_for_horizon(horizon) if self.qam_end is None else self.qam_end
+        return CATSNet(
+            n_channels,
+            self.seq_len,
+            horizon,
+            patch_len=self.patch_len,
+            stride=self.stride or self.patch_len,
+            d_model=self.d_model,
+            n_heads=self.n_heads,
+            d_ff=self.d_ff,
+            n_layers=self.n_layers,
+            dropout=self.dropout,
+            qam_start=self.qam_start,
+            qam_end=max(qam_end, self.qam_start),
+            share_queries=self.share_queries,
+        )
+
+    def _fit(self, y, X=None, fh=None):
+        import torch
+
+        from ..utils import check_torch_seed, get_device, torch_rng, train_module
+
+        device = get_device(self.device)
+        self._check_params()
+        H = self._horizon(fh)
+        L = self.seq_len
+        self._columns = y.columns
+        self._fit_scaling(y)
+        arrays = [self._values(f) for _, f in self._series(y)]
+        shortest = min(len(a) for a in arrays)
+        if shortest < L + H:
+            raise ValueError(
+                f"y has a series of {shortest} time points, but one training window needs "
+                f"seq_len + max(fh) = {L} + {H} = {L + H}: lower seq_len or the horizon, or "
+                "give a longer series."
+            )
+        seed = check_torch_seed(check_random_state(self.random_state))
+        train_parts, val_parts = self._split(arrays, L + H)
         train = _windows(train_parts, L + H, device)
         val = _windows(val_parts, L + H, device) if val_parts else None
-        stride = self.stride or self.patch_len
-        qam_end = qam_end_for_horizon(H) if self.qam_end is None else self.qam_end
         with torch_rng(seed):
-            net = CATSNet(
-                y.shape[1],
-                L,
-                H,
-                patch_len=self.patch_len,
-                stride=stride,
-                d_model=self.d_model,
-                n_heads=self.n_heads,
-                d_ff=self.d_ff,
-                n_layers=self.n_layers,
-                dropout=self.dropout,
-                qam_start=self.qam_start,
-                qam_end=max(qam_end, self.qam_start),
-                share_queries=self.share_queries,
-            ).to(device)
+            net = self._build_network(y.shape[1], H).to(device)
 
             def batch_loss(w):
                 return torch.mean((net(w[:, :L]) - w[:, L:]) ** 2)
-
-            val_loss = None
-            if val is not None:
-
-                def val_loss():
-                    return _batched_mse(net, val, L)
 
             self.history_ = train_module(
                 net,
                 batch_loss,
                 [train],
-                val_loss=val_loss,
+                val_loss=None if val is None else lambda: _batched_mse(net, val, L),
                 lr=self.lr,
                 batch_size=self.batch_size,
                 max_epochs=self.max_epochs,
@@ -422,7 +466,7 @@ class CATSForecaster(BaseForecaster):
             )
         if not np.isfinite(w).all():
             raise ValueError("windows contain NaN or inf.")
-        scaled = ((w - self._mean) / self._scale).astype(np.float32)
+        scaled = self._standardise(w, "windows")
         return self._forecast_scaled(scaled) * self._scale + self._mean
 
     def _predict(self, fh, X=None):
@@ -463,7 +507,8 @@ class CATSForecaster(BaseForecaster):
         L, H = self.seq_len, self.horizon_
         parts = []
         for key, frame in self._series(y):
-            old = self._context.get(key, (np.zeros((0, len(self._columns))), None))[0]
+            empty = np.zeros((0, len(self._columns)), dtype=np.float32)
+            old = self._context.get(key, (empty, None))[0]
             parts.append(np.concatenate([old, self._values(frame)]))
         self._store_context(y, replace=False)
         parts = [p for p in parts if len(p) >= L + H]
@@ -565,8 +610,21 @@ class CATSForecaster(BaseForecaster):
         return [base, {**base, "share_queries": True, "stride": 2, "scale": False}]
 
 
+def _check_y(y) -> None:
+    """ValueError for a ``y`` that CATSForecaster cannot read as series or panel."""
+    if isinstance(y, np.ndarray) and y.ndim not in (1, 2):
+        raise ValueError(
+            f"y must be a pd.Series, a pd.DataFrame, a 2-D array (time, channels) or a "
+            f"pd-multiindex panel (a DataFrame with an (instance, time) MultiIndex); got a "
+            f"{y.ndim}-D array of shape {y.shape}. For a panel of equal-length series, "
+            "build the MultiIndex DataFrame: sktime.datatypes.convert_to(y, "
+            "'pd-multiindex') reads an array as (instance, variable, time)."
+        )
+    _check_time_index(y)
+
+
 def _check_time_index(y) -> None:
-    """ValueError for a time index that is not strictly increasing (per series)."""
+    """ValueError for a time index that is unsorted or irregular (per series)."""
     if not isinstance(y, pd.Series | pd.DataFrame):
         return  # sktime's own checks report other types
     if isinstance(y.index, pd.MultiIndex):
@@ -580,6 +638,61 @@ def _check_time_index(y) -> None:
                 "y's time index must be strictly increasing (sorted, no duplicates): "
                 "call y.sort_index() and drop duplicated time points first."
             )
+        _check_regular(index)
+
+
+def _check_regular(index: pd.Index) -> None:
+    """ValueError for a DatetimeIndex whose frequency cannot be inferred (gaps)."""
+    if not isinstance(index, pd.DatetimeIndex) or index.freq is not None or len(index) < 3:
+        return
+    if pd.infer_freq(index) is not None:
+        return
+    steps = index[1:] - index[:-1]
+    step = pd.Series(steps).mode()[0]
+    first = int(np.argmax(steps != step))
+    freq = pd.infer_freq(index[0] + step * np.arange(3))  # the usual step as a frequency
+    raise ValueError(
+        "y's time index is a DatetimeIndex with gaps or uneven steps (no frequency can "
+        f"be inferred; e.g. {index[first]} is followed by {index[first + 1]}), so "
+        "forecast time points cannot be computed. Make the index regular (e.g. "
+        f"y.asfreq('{freq}') for a step of {step}, then impute the NaN it adds), give it a "
+        "frequency (e.g. y.to_period('M') for monthly dates), or reset it to a RangeIndex "
+        "(y.reset_index(drop=True))."
+    )
+
+
+def _finite_values(frame: pd.DataFrame) -> np.ndarray:
+    v = frame.to_numpy(dtype=np.float64)
+    if not np.isfinite(v).all():
+        raise ValueError(
+            "y contains NaN or inf: CATSForecaster needs complete series; impute them "
+            "first (e.g. sktime's Imputer in a TransformedTargetForecaster)."
+        )
+    return v
+
+
+def _moments(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Column means and standard deviations of finite ``v``, free of over/underflow.
+
+    Every column is divided by its largest magnitude before averaging and squaring, so
+    the moments of ``c * v`` are ``c`` times those of ``v`` for any ``c`` that keeps ``v``
+    finite (e.g. data of order 1e200 or 1e-200, where ``np.std`` overflows to inf or
+    underflows to 0).
+    """
+    top = np.abs(v).max(axis=0)
+    top = np.where(top > 0, top, 1.0)
+    mean = top * np.mean(v / top, axis=0)
+    with np.errstate(over="ignore"):  # reported below
+        dev = v - mean
+    if not np.isfinite(dev).all():
+        raise ValueError(
+            f"y's values (largest |y| = {np.abs(v).max():.3g}) are too large to "
+            "standardise in float64: their deviations from the mean overflow. Divide y by "
+            "a constant (e.g. 1e300) before fitting and multiply the forecasts back."
+        )
+    spread = np.abs(dev).max(axis=0)
+    spread = np.where(spread > 0, spread, 1.0)
+    return mean, spread * np.std(dev / spread, axis=0)
 
 
 def _halve_every_two(epoch: int) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -35,6 +36,7 @@ _LR_FLOOR, _LR_WARMUP, _LR_PATIENCE = 1e-5, 500, 3000
 _CHURN = 0.33  # share of each sampler interval taken by the stochastic Euler step
 _CHUNK = 2048  # windows per sampler batch
 _SCORE_DRAWS = 4  # (t, noise, prior) draws per window in score
+_SCALED_LIMIT = 1e30  # largest scaled value fed to the (float32) network
 
 
 class TimeBridgeGenerator(DensityMixin, BaseEstimator):
@@ -225,16 +227,33 @@ class TimeBridgeGenerator(DensityMixin, BaseEstimator):
         self.verbose = verbose
 
     # ----------------------------------------------------------------- scaling
-    def _scale(self, X):
-        return 2 * (X - self.data_min_) / self._range - 1
+    def _scaling(self):
+        """Centre and half-range of every variable (float64; a constant one: min, |min|).
+
+        Halving before subtracting keeps the half-range finite for any finite data, even
+        where ``data_max_ - data_min_`` overflows (values of order 1e308 of both signs).
+        """
+        half = self.data_max_ / 2 - self.data_min_ / 2
+        centre = self.data_min_ / 2 + self.data_max_ / 2
+        flat = ~(half > 0)
+        fallback = np.where(self.data_min_ != 0, np.abs(self.data_min_), 1.0)
+        return np.where(flat, self.data_min_, centre), np.where(flat, fallback, half)
+
+    def _scale(self, X, name="X"):
+        centre, half = self._scaling()
+        Z = (X - centre) / half
+        if not (np.abs(Z) <= _SCALED_LIMIT).all():
+            raise ValueError(
+                f"{name} has values more than {_SCALED_LIMIT:.0e} times the training "
+                f"half-range away from the training range [{self.data_min_.min():.3g}, "
+                f"{self.data_max_.max():.3g}]: too far out for the float32 network; check "
+                "its units against the data seen in fit."
+            )
+        return Z
 
     def _unscale(self, Z):
-        return (Z + 1) / 2 * self._range + self.data_min_
-
-    @property
-    def _range(self):
-        r = self.data_max_ - self.data_min_
-        return np.where(r > 0, r, 1.0)
+        centre, half = self._scaling()
+        return Z * half + centre
 
     def _bridge(self):
         return VPBridge(self.beta_min, self.beta_d, self.sigma_data)
@@ -264,6 +283,24 @@ class TimeBridgeGenerator(DensityMixin, BaseEstimator):
     def _draw_t(self, n, generator):
         return _T_MIN_TRAIN + (T_MAX - _T_MIN_TRAIN) * torch.rand(n, generator=generator)
 
+    def _ema_decay(self, step):
+        """EMA decay every ``_EMA_EVERY`` steps (``None`` between), warm-up as ema_pytorch."""
+        if step % _EMA_EVERY:
+            return None
+        return min(self.ema_decay, 1 - (1 + step // _EMA_EVERY) ** (-2 / 3))
+
+    def _lr_schedule(self):
+        """The reference's warm-up and plateau halving of the learning rate."""
+        floor = min(1.0, _LR_FLOOR / self.lr)
+        return WarmupPlateau(
+            start=floor,
+            warmup=_LR_WARMUP,
+            factor=0.5,
+            patience=_LR_PATIENCE,
+            threshold=0.1,
+            minimum=floor,
+        )
+
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Fit the bridge model on windows.
@@ -280,6 +317,7 @@ class TimeBridgeGenerator(DensityMixin, BaseEstimator):
         -------
         self : object
         """
+        device = get_device(self.device)  # fail fast, before any other work
         if self.d_model % self.n_heads:
             raise ValueError(f"d_model={self.d_model} must be divisible by n_heads={self.n_heads}.")
         X = validate_series(self, X, reset=True)
@@ -289,7 +327,6 @@ class TimeBridgeGenerator(DensityMixin, BaseEstimator):
         self.data_max_ = X.max(axis=(0, 1))
         Z = self._scale(X)
         self.prior_ = fit_prior(self.prior, Z, self.prior_variance)
-        device = get_device(self.device)
         gen = torch.Generator().manual_seed(seed)
         x_all = torch.from_numpy(Z.astype(np.float32)).to(device)
         index = torch.arange(len(Z), device=device)
@@ -309,11 +346,6 @@ class TimeBridgeGenerator(DensityMixin, BaseEstimator):
             noise = torch.randn(x0.shape, generator=gen)
             return self._losses(net, x0, xT, self._draw_t(n, gen).to(device), noise).mean()
 
-        def ema_decay(step):  # every _EMA_EVERY steps, warm-up as ema_pytorch
-            if step % _EMA_EVERY:
-                return None
-            return min(self.ema_decay, 1 - (1 + step // _EMA_EVERY) ** (-2 / 3))
-
         steps_per_epoch = math.ceil(len(Z) / self.batch_size)
         self.history_ = train_module(
             net,
@@ -328,16 +360,9 @@ class TimeBridgeGenerator(DensityMixin, BaseEstimator):
             desc=type(self).__name__,
             max_steps=self.max_steps,
             grad_clip=1.0,
-            ema_decay=ema_decay,  # too short for an average (< 10 steps): the weights
+            ema_decay=self._ema_decay,  # too short for an average (< 10 steps): the weights
             betas=(0.9, 0.96),
-            step_lr=WarmupPlateau(
-                start=min(1.0, _LR_FLOOR / self.lr),
-                warmup=_LR_WARMUP,
-                factor=0.5,
-                patience=_LR_PATIENCE,
-                threshold=0.1,
-                minimum=min(1.0, _LR_FLOOR / self.lr),
-            ),
+            step_lr=self._lr_schedule(),
         )
         self.network_ = net.requires_grad_(False).eval()
         self.n_iter_ = min(self.max_steps, steps_per_epoch * len(self.history_))
@@ -398,11 +423,21 @@ class TimeBridgeGenerator(DensityMixin, BaseEstimator):
         -------
         X : ndarray of shape (n_samples, n_timesteps, n_features), or (n_samples, n_timesteps)
             when fitted on 2-D windows; in the data's units.
+
+        Raises
+        ------
+        ValueError
+            ``n_samples`` not a positive int (a bool included), a bad ``random_state``, or
+            ``condition`` not of the training layout.
+
+        Warns
+        -----
+        UserWarning
+            When rows of ``condition`` fix nothing (all NaN): they are unconditional.
         """
         check_is_fitted(self)
-        if not isinstance(n_samples, (Integral, np.integer)) or n_samples < 1:
-            raise ValueError(f"n_samples must be a positive int; got {n_samples!r}.")
-        gen = torch.Generator().manual_seed(check_torch_seed(random_state))
+        n_samples = _check_n_samples(n_samples)
+        gen = _sampling_generator(random_state)
         if condition is not None:
             C = self._check_windows(condition, allow_nan=True, name="condition")
             if len(C) not in (1, n_samples):
@@ -410,8 +445,9 @@ class TimeBridgeGenerator(DensityMixin, BaseEstimator):
                     f"condition has {len(C)} rows; pass one row (used for every sample) or "
                     f"n_samples={n_samples} rows."
                 )
+            _warn_unobserved(C, "condition")
             C = np.broadcast_to(C, (n_samples, *C.shape[1:]))
-            return self._conditional(C, gen)
+            return self._conditional(C, gen, name="condition")
         xT = sample_prior(self.prior_, n_samples, gen)
         return self._output(self._run_sampler(xT, gen))
 
@@ -424,10 +460,14 @@ class TimeBridgeGenerator(DensityMixin, BaseEstimator):
             )
         return arr
 
-    def _conditional(self, X, gen):
+    def _conditional(self, X, gen, name):
         observed = ~np.isnan(X)
-        Z = np.where(observed, self._scale(np.nan_to_num(X)), 0.0)
+        filled = np.where(observed, X, self._scaling()[0])  # missing: the centre, 0 scaled
+        Z = np.where(observed, self._scale(filled, name), 0.0)
         xT = interpolation_prior(Z, observed, self.prior_["mean"])
+        empty = ~observed.any(axis=(1, 2))
+        if empty.any():  # nothing to condition on: a prior draw, as in sample()
+            xT[empty] = sample_prior(self.prior_, int(empty.sum()), gen).double().numpy()
         out = self._run_sampler(
             torch.from_numpy(xT.astype(np.float32)), gen, torch.from_numpy(observed)
         )
@@ -449,11 +489,23 @@ class TimeBridgeGenerator(DensityMixin, BaseEstimator):
         Returns
         -------
         X_filled : ndarray of the same shape as X
+
+        Raises
+        ------
+        ValueError
+            ``X`` not of the training layout (or with inf), or a bad ``random_state``.
+
+        Warns
+        -----
+        UserWarning
+            When windows of ``X`` are all NaN: with nothing observed they are sampled
+            unconditionally (a prior draw, as in :meth:`sample`).
         """
         check_is_fitted(self)
         arr = self._check_windows(X, allow_nan=True, name="X")
-        gen = torch.Generator().manual_seed(check_torch_seed(random_state))
-        return self._conditional(arr, gen)
+        gen = _sampling_generator(random_state)
+        _warn_unobserved(arr, "X")
+        return self._conditional(arr, gen, name="X")
 
     def score(self, X, y=None) -> float:
         """Negative bridge loss on windows (higher is better), for model selection.
@@ -514,6 +566,9 @@ class TimeBridgeGenerator(DensityMixin, BaseEstimator):
         import matplotlib.pyplot as plt
 
         check_is_fitted(self)
+        n = self.n_channels_
+        if isinstance(feature, bool) or not isinstance(feature, Integral) or not -n <= feature < n:
+            raise ValueError(f"feature must be an int in [0, {n - 1}]; got {feature!r}.")
         if ax is None:
             _, ax = plt.subplots(figsize=(6, 3.5))
         fake = self.sample(n_samples, random_state=random_state)
@@ -533,3 +588,37 @@ class TimeBridgeGenerator(DensityMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = False
         return tags
+
+
+def _check_n_samples(n_samples) -> int:
+    """``n_samples`` as an int >= 1; ValueError naming it otherwise (bools refused)."""
+    if isinstance(n_samples, bool | np.bool_) or not isinstance(n_samples, Integral):
+        raise ValueError(f"n_samples must be a positive int; got {n_samples!r}.")
+    if n_samples < 1:
+        raise ValueError(f"n_samples must be a positive int; got {n_samples!r}.")
+    return int(n_samples)
+
+
+def _sampling_generator(random_state) -> torch.Generator:
+    """A torch generator for sampling; ValueError naming ``random_state`` if unusable."""
+    try:
+        seed = check_torch_seed(random_state)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            "random_state must be None, an int in [0, 2**32 - 1] or a "
+            f"numpy.random.RandomState; got {random_state!r}."
+        ) from exc
+    return torch.Generator().manual_seed(seed)
+
+
+def _warn_unobserved(X: np.ndarray, name: str) -> None:
+    """UserWarning when windows of ``X`` have no observed (non-NaN) entry."""
+    empty = int(np.isnan(X).all(axis=(1, 2)).sum())
+    if empty:
+        warnings.warn(
+            f"{name} has {empty} of {len(X)} windows with no observed value (all NaN): "
+            "with nothing to condition on, they are sampled unconditionally, from the "
+            "fitted prior as by sample().",
+            UserWarning,
+            stacklevel=3,
+        )

@@ -44,13 +44,14 @@ def check_series(X, *, name: str = "X", allow_nan: bool = False, dtype=np.float6
             "Cut a long series into windows with sklpriv.datasets.sliding_windows."
         )
     try:
-        arr = check_array(
-            arr,
-            allow_nd=True,
-            dtype=dtype,
-            ensure_all_finite="allow-nan" if allow_nan else True,
-            input_name=name,
-        )
+        with _quiet_overflow():
+            arr = check_array(
+                arr,
+                allow_nd=True,
+                dtype=dtype,
+                ensure_all_finite="allow-nan" if allow_nan else True,
+                input_name=name,
+            )
     except ValueError as exc:
         raise ValueError(f"{exc} ({name} must be numeric windows.)") from None
     return arr[..., None] if arr.ndim == 2 else arr
@@ -79,13 +80,14 @@ def validate_series(estimator, X, *, reset: bool, allow_nan: bool = False) -> np
     """
     ndim = getattr(X, "ndim", None) or np.asarray(X).ndim
     if ndim == 2:
-        arr = validate_data(
-            estimator,
-            X,
-            reset=reset,
-            dtype=np.float64,
-            ensure_all_finite="allow-nan" if allow_nan else True,
-        )[..., None]
+        with _quiet_overflow():
+            arr = validate_data(
+                estimator,
+                X,
+                reset=reset,
+                dtype=np.float64,
+                ensure_all_finite="allow-nan" if allow_nan else True,
+            )[..., None]
     else:
         arr = check_series(X, allow_nan=allow_nan)
     if reset:
@@ -100,3 +102,12 @@ def validate_series(estimator, X, *, reset: bool, allow_nan: bool = False) -> np
             f"{(estimator.n_timesteps_, estimator.n_channels_)}."
         )
     return arr
+
+
+def _quiet_overflow():
+    """Silence the overflow of scikit-learn's finiteness fast path (a sum of all values).
+
+    For finite data of order 1e308 that sum overflows and numpy warns, although
+    scikit-learn then checks every value and the data are fine.
+    """
+    return np.errstate(over="ignore", invalid="ignore")
