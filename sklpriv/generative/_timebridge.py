@@ -137,7 +137,8 @@ class TimeBridgeGenerator(DensityMixin, BaseEstimator):
     network is a compact Diffusion-TS-style transformer: one conv embedding shared by
     encoder and decoder, AdaLN on the log-time, per decoder block a cubic trend and a
     top-``log L`` Fourier seasonal head. Simplifications against the authors' code:
-    constant learning rate (no warm-up/plateau schedule), no gradient accumulation.
+    no gradient accumulation (the learning rate follows the reference's warm-up + plateau
+    schedule, see ``lr``).
 
     References
     ----------
