@@ -313,9 +313,9 @@ def test_partial_fit_calls_draw_different_noise(digits, monkeypatch):
     seen = []
     real = mod.noise_torch_generator
 
-    def recording(seed):
+    def recording(seed, device="cpu"):
         seen.append(seed)
-        return real(seed)
+        return real(seed, device)
 
     monkeypatch.setattr(mod, "noise_torch_generator", recording)
     X, _, y, _ = digits

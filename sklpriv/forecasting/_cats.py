@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import warnings
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions, validate_parameter_constraints
 from sktime.forecasting.base import BaseForecaster
+
+from ..utils import check_heads
 
 _MAX_EVAL_BATCH = 1024  # windows per forward pass at validation / prediction
 _FLOAT32_LIMIT = 1e30  # largest standardised value fed to the (float32) network
@@ -70,8 +74,14 @@ class CATSForecaster(BaseForecaster):
         float32 network sees values of order one, so forecasts of ``c * y`` are ``c``
         times those of ``y`` for any finite ``c * y``; forecasts come back in data units.
     device : str or None, default="cpu"
-        Torch device (``"auto"``: CUDA when available).
+        Torch device (``"auto"``: CUDA when available; see
+        :func:`sklpriv.utils.get_device`).
+    callbacks : list of skorch callbacks or None, default=None
+        Extra skorch callbacks (or ``(name, callback)`` pairs) for the training net, e.g.
+        ``skorch.callbacks.Checkpoint`` or a TensorBoard/MLflow logger; they run after
+        the estimator's own (schedule, early stopping) and see ``net.history``.
     random_state : int, RandomState instance or None, default=None
+        Seeds the initialisation, the shuffling and dropout.
     verbose : int, default=0
         > 0: a progress bar per epoch with train and validation loss.
 
@@ -79,6 +89,8 @@ class CATSForecaster(BaseForecaster):
     ----------
     network_ : CATSNet
         The trained torch module.
+    net_ : sklpriv.utils.LossNet
+        The skorch net that trained it (early stopping restores the best epoch).
     n_parameters_ : int
         Trainable parameters.
     history_ : list of dict
@@ -130,6 +142,31 @@ class CATSForecaster(BaseForecaster):
     }
     _config = {"remember_data": False}
 
+    _parameter_constraints: dict = {
+        "seq_len": [Interval(Integral, 1, None, closed="left")],
+        "patch_len": [Interval(Integral, 1, None, closed="left")],
+        "stride": [Interval(Integral, 1, None, closed="left"), None],
+        "d_model": [Interval(Integral, 1, None, closed="left")],
+        "n_heads": [Interval(Integral, 1, None, closed="left")],
+        "d_ff": [Interval(Integral, 2, None, closed="left")],
+        "n_layers": [Interval(Integral, 1, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "qam_start": [Interval(Real, 0, 1, closed="left")],
+        "qam_end": [Interval(Real, 0, 1, closed="left"), None],
+        "share_queries": ["boolean"],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "lr_schedule": [StrOptions({"halving", "constant"})],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "patience": [Interval(Integral, 1, None, closed="left")],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "scale": ["boolean"],
+        "device": [str, None],
+        "callbacks": [list, tuple, None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
     def __init__(
         self,
         seq_len: int = 96,
@@ -151,6 +188,7 @@ class CATSForecaster(BaseForecaster):
         validation_fraction: float = 0.2,
         scale: bool = True,
         device: str | None = "cpu",
+        callbacks=None,
         random_state=None,
         verbose: int = 0,
     ):
@@ -173,6 +211,7 @@ class CATSForecaster(BaseForecaster):
         self.validation_fraction = validation_fraction
         self.scale = scale
         self.device = device
+        self.callbacks = callbacks
         self.random_state = random_state
         self.verbose = verbose
         super().__init__()
@@ -249,43 +288,18 @@ class CATSForecaster(BaseForecaster):
 
     # ---- validation ---------------------------------------------------------------------
     def _check_params(self):
-        def positive_int(name, minimum=1):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < minimum:
-                raise ValueError(f"{name} must be an integer >= {minimum}, got {v!r}.")
-
-        for name in ("seq_len", "patch_len", "d_model", "n_heads", "n_layers"):
-            positive_int(name)
-        for name in ("batch_size", "max_epochs", "patience"):
-            positive_int(name)
-        positive_int("d_ff", 2)
-        if self.stride is not None:
-            positive_int("stride")
+        """Sklearn's parameter validation, plus the rules that tie parameters together."""
+        validate_parameter_constraints(
+            self._parameter_constraints, self.get_params(deep=False), type(self).__name__
+        )
         if self.patch_len > self.seq_len:
             raise ValueError(
                 f"patch_len={self.patch_len} is longer than seq_len={self.seq_len}: "
                 "lower patch_len or raise seq_len."
             )
-        if self.d_model % self.n_heads:
-            raise ValueError(f"d_model={self.d_model} must be divisible by n_heads={self.n_heads}.")
+        check_heads(self.d_model, self.n_heads)
         if self.d_ff % 2:
             raise ValueError(f"d_ff={self.d_ff} must be even (GEGLU splits it in two).")
-        for name in ("dropout", "qam_start"):
-            v = getattr(self, name)
-            if not 0 <= v < 1:
-                raise ValueError(f"{name} must lie in [0, 1), got {v!r}.")
-        if self.qam_end is not None and not 0 <= self.qam_end < 1:
-            raise ValueError(f"qam_end must lie in [0, 1) or be None, got {self.qam_end!r}.")
-        if not 0 <= self.validation_fraction < 1:
-            raise ValueError(
-                f"validation_fraction must lie in [0, 1), got {self.validation_fraction!r}."
-            )
-        if self.lr_schedule not in ("halving", "constant"):
-            raise ValueError(
-                f"lr_schedule must be 'halving' or 'constant', got {self.lr_schedule!r}."
-            )
-        if not self.lr > 0:
-            raise ValueError(f"lr must be > 0, got {self.lr!r}.")
 
     @staticmethod
     def _series(y: pd.DataFrame) -> list[tuple[object, pd.DataFrame]]:
@@ -367,9 +381,7 @@ class CATSForecaster(BaseForecaster):
         )
 
     def _fit(self, y, X=None, fh=None):
-        import torch
-
-        from ..utils import check_torch_seed, get_device, torch_rng, train_module
+        from ..utils import check_torch_seed, get_device, history_rows, torch_rng
 
         device = get_device(self.device)
         self._check_params()
@@ -391,30 +403,54 @@ class CATSForecaster(BaseForecaster):
         val = _windows(val_parts, L + H, device) if val_parts else None
         with torch_rng(seed):
             net = self._build_network(y.shape[1], H).to(device)
-
-            def batch_loss(w):
-                return torch.mean((net(w[:, :L]) - w[:, L:]) ** 2)
-
-            self.history_ = train_module(
-                net,
-                batch_loss,
-                [train],
-                val_loss=None if val is None else lambda: _batched_mse(net, val, L),
-                lr=self.lr,
-                batch_size=self.batch_size,
-                max_epochs=self.max_epochs,
-                patience=self.patience if val is not None else None,
-                generator=torch.Generator().manual_seed(seed),
-                verbose=self.verbose,
-                desc="CATSForecaster",
-                lr_factor=_halve_every_two if self.lr_schedule == "halving" else None,
-            )
+            self.net_ = self._train(net, train, val, seed, device)
+        self.history_ = history_rows(self.net_)
         self.network_ = net.cpu().eval()
         self.horizon_ = H
         self.n_parameters_ = int(sum(p.numel() for p in net.parameters() if p.requires_grad))
         self._rng_seed = seed
         self._store_context(y, replace=True)
         return self
+
+    def _objective(self, net, w, y, training):
+        """Mean squared error of the horizon given the context, over a batch of windows."""
+        L = self.seq_len
+        return ((net(w[:, :L]) - w[:, L:]) ** 2).mean()
+
+    def _train(self, net, train, val, seed, device):
+        """Adam through skorch, early stopping on the validation windows, the schedule."""
+        import torch
+        from skorch.callbacks import LRScheduler
+
+        from ..utils import fit_net
+
+        schedule = []
+        if self.lr_schedule == "halving":  # the reference's type2: halved at epochs 2,4,...,10
+            schedule.append(
+                LRScheduler(
+                    policy=torch.optim.lr_scheduler.MultiStepLR,
+                    milestones=[1, 3, 5, 7, 9],
+                    gamma=0.5,
+                    step_every="epoch",
+                )
+            )
+        return fit_net(
+            net,
+            self._objective,
+            (train, None),
+            valid=None if val is None else (val, None),
+            lr=self.lr,
+            batch_size=self.batch_size,
+            max_epochs=self.max_epochs,
+            patience=self.patience,
+            valid_batch_size=_MAX_EVAL_BATCH,
+            callbacks=schedule,
+            user_callbacks=self.callbacks,
+            generator=torch.Generator().manual_seed(seed),
+            device=device,
+            verbose=self.verbose,
+            desc="CATSForecaster",
+        )
 
     def _store_context(self, y, replace):
         """Keep the last ``seq_len + horizon_`` points of every series (scaled)."""
@@ -502,7 +538,7 @@ class CATSForecaster(BaseForecaster):
             return self
         import torch
 
-        from ..utils import torch_rng, train_module
+        from ..utils import fit_net, history_rows, torch_rng
 
         L, H = self.seq_len, self.horizon_
         parts = []
@@ -514,21 +550,20 @@ class CATSForecaster(BaseForecaster):
         parts = [p for p in parts if len(p) >= L + H]
         if not parts:
             return self
-        net = self.network_
         windows = _windows(parts, L + H, torch.device("cpu"))
         self._rng_seed = (self._rng_seed + 1) % (2**31 - 1)
         with torch_rng(self._rng_seed):
-            history = train_module(
-                net,
-                lambda w: torch.mean((net(w[:, :L]) - w[:, L:]) ** 2),
-                [windows],
+            net = fit_net(
+                self.network_,
+                self._objective,
+                (windows, None),
                 lr=self.lr * self._final_lr_factor(),
                 batch_size=self.batch_size,
                 max_epochs=max(1, self.max_epochs // 10),
-                patience=None,
+                user_callbacks=self.callbacks,
                 generator=torch.Generator().manual_seed(self._rng_seed),
             )
-        self.history_ = [*self.history_, *({**h, "update": True} for h in history)]
+        self.history_ = [*self.history_, *({**h, "update": True} for h in history_rows(net))]
         return self
 
     def _final_lr_factor(self) -> float:
@@ -708,13 +743,3 @@ def _windows(parts, width, device):
         torch.as_tensor(p).unfold(0, width, 1).transpose(1, 2) for p in parts if len(p) >= width
     ]
     return torch.cat(wins).to(device)
-
-
-def _batched_mse(net, windows, L):
-
-    total, n = 0.0, 0
-    for i in range(0, len(windows), _MAX_EVAL_BATCH):
-        w = windows[i : i + _MAX_EVAL_BATCH]
-        err = (net(w[:, :L]) - w[:, L:]) ** 2
-        total, n = total + float(err.sum()), n + err.numel()
-    return total / n

@@ -12,15 +12,19 @@ from sklearn.base import BaseEstimator, DensityMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
+from skorch.callbacks import GradientNormClipping
 
 from ..utils import (
+    EMA,
     WarmupPlateau,
+    check_heads,
     check_series,
     check_torch_seed,
+    fit_net,
     get_device,
+    history_rows,
     to_numpy,
     torch_rng,
-    train_module,
     validate_series,
 )
 from ._bridge import T_MAX, VPBridge, karras_times, sample_bridge
@@ -93,7 +97,12 @@ class TimeBridgeGenerator(DensityMixin, BaseEstimator):
         Decay of the exponential moving average of the weights (updated every 10 steps,
         with the usual warm-up); samples and scores use the averaged weights.
     device : str or None, default=None
-        Torch device; ``None``: CUDA when available, else CPU.
+        Torch device; ``None``: CUDA when available, else CPU (see
+        :func:`sklpriv.utils.get_device`).
+    callbacks : list of skorch callbacks or None, default=None
+        Extra skorch callbacks (or ``(name, callback)`` pairs) for the training net, e.g.
+        ``skorch.callbacks.Checkpoint`` or a TensorBoard/MLflow logger; they run after
+        the estimator's own (EMA, clipping, schedule) and see ``net.history``.
     random_state : int, RandomState instance or None, default=None
         Seeds the network, the training draws and the default sampling draws.
     verbose : int, default=0
@@ -119,6 +128,8 @@ class TimeBridgeGenerator(DensityMixin, BaseEstimator):
     network_ : torch.nn.Module
         The transformer with the averaged (EMA) weights, in eval mode.
     n_parameters_ : int
+    net_ : sklpriv.utils.LossNet
+        The skorch net that trained ``network_`` (its ``history`` is skorch's).
     history_ : list of dict
         Per epoch: ``epoch``, ``train_loss``.
     n_iter_ : int
@@ -182,6 +193,7 @@ class TimeBridgeGenerator(DensityMixin, BaseEstimator):
         "lr": [Interval(Real, 0, None, closed="neither")],
         "ema_decay": [Interval(Real, 0, 1, closed="both")],
         "device": [str, None],
+        "callbacks": [list, tuple, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -205,6 +217,7 @@ class TimeBridgeGenerator(DensityMixin, BaseEstimator):
         lr: float = 8e-4,
         ema_decay: float = 0.995,
         device: str | None = None,
+        callbacks=None,
         random_state=None,
         verbose: int = 0,
     ):
@@ -224,6 +237,7 @@ class TimeBridgeGenerator(DensityMixin, BaseEstimator):
         self.lr = lr
         self.ema_decay = ema_decay
         self.device = device
+        self.callbacks = callbacks
         self.random_state = random_state
         self.verbose = verbose
 
@@ -284,23 +298,60 @@ class TimeBridgeGenerator(DensityMixin, BaseEstimator):
     def _draw_t(self, n, generator):
         return _T_MIN_TRAIN + (T_MAX - _T_MIN_TRAIN) * torch.rand(n, generator=generator)
 
-    def _ema_decay(self, step):
-        """EMA decay every ``_EMA_EVERY`` steps (``None`` between), warm-up as ema_pytorch."""
-        if step % _EMA_EVERY:
-            return None
-        return min(self.ema_decay, 1 - (1 + step // _EMA_EVERY) ** (-2 / 3))
+    def _objective(self, net, X, y, training):
+        """Mean bridge loss of a batch of (windows, their indices) at random times."""
+        x0, idx = X
+        gen = self._train_generator
+        xT = sample_prior(self.prior_, len(x0), gen, index=to_numpy(idx)).to(x0.device)
+        noise = torch.randn(x0.shape, generator=gen)
+        t = self._draw_t(len(x0), gen).to(x0.device)
+        return self._losses(net, x0, xT, t, noise).mean()
 
-    def _lr_schedule(self):
-        """The reference's warm-up and plateau halving of the learning rate."""
+    def _training_callbacks(self):
+        """The reference's recipe: EMA every 10 steps (ema_pytorch's warm-up), gradient
+        norm clipped at 1, linear warm-up then plateau halving of the learning rate.
+        """
         floor = min(1.0, _LR_FLOOR / self.lr)
-        return WarmupPlateau(
-            start=floor,
-            warmup=_LR_WARMUP,
-            factor=0.5,
-            patience=_LR_PATIENCE,
-            threshold=0.1,
-            minimum=floor,
-        )
+        return [
+            EMA(self.ema_decay, every=_EMA_EVERY, warmup="power"),
+            GradientNormClipping(1.0),
+            WarmupPlateau(
+                start=floor,
+                warmup=_LR_WARMUP,
+                factor=0.5,
+                patience=_LR_PATIENCE,
+                threshold=0.1,
+                min_lr=floor * self.lr,
+            ),
+        ]
+
+    def _train(self, net, Z, gen, device):
+        """Fit ``net`` on the scaled windows (skorch, see :func:`sklpriv.utils.fit_net`)."""
+        x_all = torch.from_numpy(Z.astype(np.float32)).to(device)
+        index = torch.arange(len(Z), device=device)
+        steps_per_epoch = math.ceil(len(Z) / self.batch_size)
+        self._train_generator = gen  # one generator: shuffling, prior draws, noise, times
+        try:
+            self.net_ = fit_net(
+                net,
+                self._objective,
+                ((x_all, index), None),
+                lr=self.lr,
+                batch_size=self.batch_size,
+                max_epochs=math.ceil(self.max_steps / steps_per_epoch),
+                callbacks=self._training_callbacks(),
+                user_callbacks=self.callbacks,
+                generator=gen,
+                device=device,
+                verbose=self.verbose,
+                desc=type(self).__name__,
+                optimizer_kwargs={"betas": (0.9, 0.96)},
+                max_steps=self.max_steps,
+            )
+        finally:
+            del self._train_generator
+        self.history_ = history_rows(self.net_)
+        self.n_iter_ = min(self.max_steps, steps_per_epoch * len(self.history_))
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -319,56 +370,29 @@ class TimeBridgeGenerator(DensityMixin, BaseEstimator):
         self : object
         """
         device = get_device(self.device)  # fail fast, before any other work
-        if self.d_model % self.n_heads:
-            raise ValueError(f"d_model={self.d_model} must be divisible by n_heads={self.n_heads}.")
+        check_heads(self.d_model, self.n_heads)
         X = validate_series(self, X, reset=True)
-        rng = check_random_state(self.random_state)
-        seed = check_torch_seed(rng)
+        seed = check_torch_seed(check_random_state(self.random_state))
         self.data_min_ = X.min(axis=(0, 1))
         self.data_max_ = X.max(axis=(0, 1))
         Z = self._scale(X)
         self.prior_ = fit_prior(self.prior, Z, self.prior_variance)
-        gen = torch.Generator().manual_seed(seed)
-        x_all = torch.from_numpy(Z.astype(np.float32)).to(device)
-        index = torch.arange(len(Z), device=device)
         with torch_rng(seed):
-            net = TimeBridgeNet(
-                self.n_timesteps_,
-                self.n_channels_,
-                self.d_model,
-                self.n_heads,
-                self.n_encoder_layers,
-                self.n_decoder_layers,
-            ).to(device)
-
-        def batch_loss(x0, idx):
-            n = len(x0)
-            xT = sample_prior(self.prior_, n, gen, index=to_numpy(idx)).to(device)
-            noise = torch.randn(x0.shape, generator=gen)
-            return self._losses(net, x0, xT, self._draw_t(n, gen).to(device), noise).mean()
-
-        steps_per_epoch = math.ceil(len(Z) / self.batch_size)
-        self.history_ = train_module(
-            net,
-            batch_loss,
-            [x_all, index],
-            lr=self.lr,
-            batch_size=self.batch_size,
-            max_epochs=math.ceil(self.max_steps / steps_per_epoch),
-            patience=None,
-            generator=gen,
-            verbose=self.verbose,
-            desc=type(self).__name__,
-            max_steps=self.max_steps,
-            grad_clip=1.0,
-            ema_decay=self._ema_decay,  # too short for an average (< 10 steps): the weights
-            betas=(0.9, 0.96),
-            step_lr=self._lr_schedule(),
-        )
+            net = self._build_network().to(device)
+        self._train(net, Z, torch.Generator().manual_seed(seed), device)
         self.network_ = net.requires_grad_(False).eval()
-        self.n_iter_ = min(self.max_steps, steps_per_epoch * len(self.history_))
         self.n_parameters_ = sum(p.numel() for p in net.parameters())
         return self
+
+    def _build_network(self):
+        return TimeBridgeNet(
+            self.n_timesteps_,
+            self.n_channels_,
+            self.d_model,
+            self.n_heads,
+            self.n_encoder_layers,
+            self.n_decoder_layers,
+        )
 
     # ------------------------------------------------------------- sampling
     def _output(self, Z):

@@ -6,6 +6,7 @@ import copy
 import functools
 import math
 import warnings
+from abc import abstractmethod
 from numbers import Integral, Real
 
 import numpy as np
@@ -30,7 +31,7 @@ from ..privacy import (
     noise_seeds,
     noise_torch_generator,
 )
-from ..utils import to_numpy, to_tensor, torch_rng
+from ..utils import get_device, progress_bar, to_numpy, to_tensor, torch_rng
 
 _DIRECTION = {"dpsat": "gradient", "dpsat_momentum": "momentum", "dpsgd": "none", "dpsam": "none"}
 
@@ -62,6 +63,7 @@ class _BaseDPSAT(BaseEstimator):
         "max_physical_batch_size": [Interval(Integral, 1, None, closed="left"), None],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "accountant": [StrOptions({"rdp", "prv"})],
+        "device": [str, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -83,6 +85,7 @@ class _BaseDPSAT(BaseEstimator):
         max_physical_batch_size: int | None = None,
         max_epochs: int = 20,
         accountant: str = "rdp",
+        device: str | None = "cpu",
         random_state=None,
         verbose: int = 0,
     ):
@@ -100,18 +103,22 @@ class _BaseDPSAT(BaseEstimator):
         self.max_physical_batch_size = max_physical_batch_size
         self.max_epochs = max_epochs
         self.accountant = accountant
+        self.device = device
         self.random_state = random_state
         self.verbose = verbose
 
     # ---- hooks for the subclasses ---------------------------------------------------------
-    def _encode_y(self, y, reset: bool):
-        raise NotImplementedError
+    @abstractmethod
+    def _encode_y(self, y, reset: bool, classes=None) -> torch.Tensor:
+        """Validate ``y`` and return the training target tensor (fitting the encoding)."""
 
+    @abstractmethod
     def _n_outputs(self) -> int:
-        raise NotImplementedError
+        """Width of the network's output layer."""
 
-    def _loss(self, out, yb):
-        raise NotImplementedError
+    @abstractmethod
+    def _loss(self, out, yb) -> torch.Tensor:
+        """Mean loss of a batch (per-sample gradients are taken of it)."""
 
     # ---- building -------------------------------------------------------------------------
     def _build_module_for(self, n_features: int, n_outputs: int) -> torch.nn.Module:
@@ -175,6 +182,7 @@ class _BaseDPSAT(BaseEstimator):
             return self._fit_unfiltered(X, y, epochs, reset)
 
     def _fit_unfiltered(self, X, y, epochs: int, reset: bool):
+        """One ``fit`` / ``partial_fit`` call: seeds, (re)start, DP epochs, release."""
         if reset:
             self._calibrate(X.shape[0])
             self._n_calls = 0
@@ -182,15 +190,30 @@ class _BaseDPSAT(BaseEstimator):
         # call (fit: 0, partial_fit: 1, 2, ...) its own stream. No generator is kept.
         init_seed, sampling_seed, noise_seed = noise_seeds(self.random_state, self._n_calls, 3)
         self._n_calls += 1
+        device = get_device(self.device)
         if reset:
-            with torch_rng(init_seed):
-                self.module_ = self._build_module_for(X.shape[1], self._n_outputs())
-            self.accountant_ = create_accountant(mechanism=self.accountant)
-            self.history_ = []
-            self._optim_state = None
-            self._last_private_grad = None
-        sampling = noise_torch_generator(sampling_seed)
-        gsm = GradSampleModule(self.module_, loss_reduction="mean")
+            self._start(X.shape[1], init_seed)
+        gsm = GradSampleModule(self.module_.to(device), loss_reduction="mean")
+        opt = self._optimizer(gsm, X.shape[0], noise_torch_generator(noise_seed, device))
+        dataset = TensorDataset(to_tensor(X, device=device), y.to(device))
+        try:
+            self._dp_epochs(gsm, opt, dataset, epochs, noise_torch_generator(sampling_seed))
+        finally:
+            opt.restore()
+        self._release(gsm, opt)
+        return self
+
+    def _start(self, n_features: int, init_seed: int) -> None:
+        """A new network and accountant (``fit``, or the first ``partial_fit``)."""
+        with torch_rng(init_seed):
+            self.module_ = self._build_module_for(n_features, self._n_outputs())
+        self.accountant_ = create_accountant(mechanism=self.accountant)
+        self.history_ = []
+        self._optim_state = None
+        self._last_private_grad = None
+
+    def _optimizer(self, gsm, n_samples: int, noise_generator) -> DPSATOptimizer:
+        """The base SGD (state carried over between calls) wrapped in DP-SAT's optimiser."""
         base = torch.optim.SGD(gsm.parameters(), lr=self.lr, momentum=self.momentum)
         if self._optim_state is not None:
             base.load_state_dict(self._optim_state)
@@ -198,19 +221,17 @@ class _BaseDPSAT(BaseEstimator):
             base,
             noise_multiplier=self.noise_multiplier_,
             max_grad_norm=self.max_grad_norm,
-            expected_batch_size=max(1, int(self.sample_rate_ * X.shape[0])),  # as opacus
+            expected_batch_size=max(1, int(self.sample_rate_ * n_samples)),  # as opacus
             rho=self.rho if self.method != "dpsgd" else 0.0,
             direction=_DIRECTION[self.method],
-            generator=noise_torch_generator(noise_seed),
+            generator=noise_generator,
         )
         opt.last_private_grad = self._last_private_grad
-        dataset = TensorDataset(to_tensor(X), y)
-        phys = self.max_physical_batch_size
-        progress = None
-        if self.verbose:
-            from tqdm.auto import tqdm
+        return opt
 
-            progress = tqdm(total=epochs, desc=type(self).__name__, unit="epoch")
+    def _dp_epochs(self, gsm, opt, dataset, epochs: int, sampling) -> None:
+        """Epochs of Poisson batches; the accountant steps once per logical batch."""
+        progress = progress_bar(epochs, type(self).__name__, self.verbose)
         gsm.train()
         try:
             for _ in range(epochs):
@@ -218,49 +239,52 @@ class _BaseDPSAT(BaseEstimator):
                     DataLoader(dataset, batch_size=self.batch_size), generator=sampling
                 )
                 for xb, yb in loader:
-                    chunks = (
-                        [(xb, yb)]
-                        if phys is None or len(xb) <= phys
-                        else list(zip(xb.split(phys), yb.split(phys), strict=True))
-                    )
-                    if self.method == "dpsam":  # first private query: the ascent direction
-                        self._accumulate(gsm, opt, chunks, final=opt.private_gradient)
-                        g1 = [p.grad.detach().clone() for p in opt.params]
-                        opt.zero_grad()
-                        perturb = functools.partial(opt.perturb, direction=g1)
-                    else:
-                        perturb = opt.perturb
-                    self._accumulate(gsm, opt, chunks, final=opt.step, perturb=perturb)
-                    opt.zero_grad()
+                    self._dp_step(gsm, opt, xb, yb)
                     self.accountant_.step(
                         noise_multiplier=self._effective_sigma(),
                         sample_rate=self.sample_rate_,
                     )
                 self._check_finite()
-                # only released quantities: no training loss (it is an un-noised statistic)
-                eps = self._spent()
-                self.history_.append(
-                    {
-                        "epoch": len(self.history_) + 1,
-                        "epsilon": eps,
-                        "n_steps": sum(h[2] for h in self.accountant_.history),
-                    }
-                )
-                if progress is not None:
-                    progress.update(1)
-                    progress.set_postfix(eps=f"{eps:.3f}")
+                self._record_epoch(progress)
         finally:
             if progress is not None:
                 progress.close()
-            opt.restore()
-        self._optim_state = base.state_dict()
+
+    def _dp_step(self, gsm, opt, xb, yb) -> None:
+        """One logical step: DP-SAM's extra private query first, then the DP(-SAT) step."""
+        phys = self.max_physical_batch_size
+        chunks = (
+            [(xb, yb)]
+            if phys is None or len(xb) <= phys
+            else list(zip(xb.split(phys), yb.split(phys), strict=True))
+        )
+        perturb = opt.perturb
+        if self.method == "dpsam":  # first private query: the ascent direction
+            self._accumulate(gsm, opt, chunks, final=opt.private_gradient)
+            g1 = [p.grad.detach().clone() for p in opt.params]
+            opt.zero_grad()
+            perturb = functools.partial(opt.perturb, direction=g1)
+        self._accumulate(gsm, opt, chunks, final=opt.step, perturb=perturb)
+        opt.zero_grad()
+
+    def _record_epoch(self, progress) -> None:
+        """Only released quantities: no training loss (an un-noised statistic)."""
+        eps = self._spent()
+        n_steps = sum(h[2] for h in self.accountant_.history)
+        self.history_.append({"epoch": len(self.history_) + 1, "epsilon": eps, "n_steps": n_steps})
+        if progress is not None:
+            progress.update(1)
+            progress.set_postfix(eps=f"{eps:.3f}")
+
+    def _release(self, gsm, opt) -> None:
+        """Keep what the next call needs; the module becomes a plain (CPU) module."""
+        self._optim_state = opt.original_optimizer.state_dict()
         self._last_private_grad = opt.last_private_grad
         gsm._close()  # remove opacus' hooks and per-sample buffers: module_ is a plain module
-        self.module_ = gsm._module
+        self.module_ = gsm._module.cpu()
         self.module_.eval()
         self.epsilon_ = self._spent()
         self.n_steps_ = sum(h[2] for h in self.accountant_.history)
-        return self
 
     def _check_finite(self) -> None:
         """Raise when training diverged (post-processing of the released weights)."""
@@ -417,6 +441,9 @@ class DPSATClassifier(ClassifierMixin, _BaseDPSAT):
         with a :class:`~sklpriv.privacy.PrivacyLeakWarning` (a label held by one person
         shows in ``classes_`` and in the output width). :meth:`partial_fit`'s
         ``classes`` argument must agree with it when both are given.
+    device : str or None, default="cpu"
+        Torch device of the training (``"auto"`` / ``None``: CUDA when available; see
+        :func:`sklpriv.utils.get_device`); the fitted ``module_`` lives on the CPU.
     random_state : int, RandomState instance or None, default=None
         ``None`` (the private setting): every ``fit`` / ``partial_fit`` call seeds the
         initialisation, the Poisson sampling and the noise afresh from OS entropy, and no
@@ -490,6 +517,7 @@ class DPSATClassifier(ClassifierMixin, _BaseDPSAT):
         max_epochs: int = 20,
         accountant: str = "rdp",
         classes=None,
+        device: str | None = "cpu",
         random_state=None,
         verbose: int = 0,
     ):
@@ -508,6 +536,7 @@ class DPSATClassifier(ClassifierMixin, _BaseDPSAT):
             max_physical_batch_size=max_physical_batch_size,
             max_epochs=max_epochs,
             accountant=accountant,
+            device=device,
             random_state=random_state,
             verbose=verbose,
         )
@@ -597,7 +626,7 @@ class DPSATRegressor(RegressorMixin, _BaseDPSAT):
     module : torch.nn.Module class or instance, default=None
         ``None``: an MLP; a class is called as ``module(n_features_in, n_outputs)``.
     hidden_layer_sizes, epsilon, delta, max_grad_norm, noise_multiplier, method, rho, \
-lr, momentum, batch_size, max_physical_batch_size, max_epochs, accountant, \
+lr, momentum, batch_size, max_physical_batch_size, max_epochs, accountant, device, \
 random_state, verbose
         As in :class:`DPSATClassifier` (a known integer ``random_state`` voids the
         guarantee).

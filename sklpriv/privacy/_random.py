@@ -116,13 +116,15 @@ def noise_rng(seed: int) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
-def noise_torch_generator(seed: int) -> torch.Generator:
-    """A CPU ``torch.Generator`` for privacy noise, from a :func:`noise_seed` seed.
+def noise_torch_generator(seed: int, device="cpu") -> torch.Generator:
+    """A ``torch.Generator`` for privacy noise, from a :func:`noise_seed` seed.
 
     Parameters
     ----------
     seed : int
         From :func:`noise_seed` or :func:`noise_seeds`.
+    device : str or torch.device, default="cpu"
+        Where the noise is drawn (the parameters' device).
 
     Returns
     -------
@@ -136,4 +138,4 @@ def noise_torch_generator(seed: int) -> torch.Generator:
     ...                  torch.randn(2, generator=noise_torch_generator(3))))
     True
     """
-    return torch.Generator().manual_seed(seed)
+    return torch.Generator(device=device).manual_seed(seed)

@@ -1,6 +1,17 @@
-"""Shared helpers: estimator discovery, torch seeding and tensor conversion."""
+"""Shared helpers: estimator discovery, torch seeding and devices, the skorch engine."""
 
 from ._discovery import all_estimators
+from ._engine import (
+    EMA,
+    EpochProgress,
+    LossNet,
+    StepBudget,
+    TensorLoader,
+    WarmupPlateau,
+    fit_net,
+    history_rows,
+    progress_bar,
+)
 from ._torch import (
     check_torch_seed,
     get_device,
@@ -10,15 +21,24 @@ from ._torch import (
     torch_rng,
     torch_threads,
 )
-from ._training import WarmupPlateau, train_module
-from ._validation import check_series, validate_series
+from ._training import train_module  # until BayesNAM is on the engine
+from ._validation import check_heads, check_series, validate_series
 
 __all__ = [
+    "EMA",
+    "EpochProgress",
+    "LossNet",
+    "StepBudget",
+    "TensorLoader",
     "WarmupPlateau",
     "all_estimators",
+    "check_heads",
     "check_series",
     "check_torch_seed",
+    "fit_net",
     "get_device",
+    "history_rows",
+    "progress_bar",
     "to_numpy",
     "to_tensor",
     "torch_generator",

@@ -67,7 +67,8 @@ def all_estimators(type_filter: str | list[str] | None = None) -> list[tuple[str
     found: dict[str, type] = {}
     for mod_info in pkgutil.walk_packages(sklpriv.__path__, prefix="sklpriv."):
         parts = mod_info.name.split(".")
-        if "tests" in parts or parts[-1] == "__main__":
+        # sklpriv.utils holds the engine (a skorch net is a BaseEstimator), no estimator
+        if "tests" in parts or parts[-1] == "__main__" or parts[1] == "utils":
             continue
         module = importlib.import_module(mod_info.name)
         for name, cls in inspect.getmembers(module, inspect.isclass):

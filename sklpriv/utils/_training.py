@@ -1,4 +1,4 @@
-"""The one (non-private) torch training loop: mini-batch Adam, early stopping, progress."""
+"""The old training loop, kept only until BayesNAM is on the skorch engine (``_engine``)."""
 
 from __future__ import annotations
 
@@ -185,67 +185,6 @@ def train_module(
 def _set_lr(opt, value):
     for group in opt.param_groups:
         group["lr"] = value
-
-
-class WarmupPlateau:
-    """Linear warm-up, then halve the learning rate whenever the training loss plateaus.
-
-    Diffusion-TS's ``ReduceLROnPlateauWithWarmup`` (used by TimeBridge), stepped with every
-    optimiser step's loss: the factor rises linearly from ``start`` to 1 over ``warmup``
-    steps; afterwards it is multiplied by ``factor`` (never below ``minimum``) after more
-    than ``patience`` steps whose loss did not fall below ``(1 - threshold)`` times the
-    best loss seen since the warm-up.
-
-    Parameters
-    ----------
-    start : float, default=0.0
-        Factor of the first step (the warm-up's start; ignored without a warm-up).
-    warmup : int, default=0
-        Warm-up steps.
-    factor : float, default=0.5
-        Multiplier at each plateau.
-    patience : int, default=3000
-        Steps without progress tolerated before the factor drops.
-    threshold : float, default=0.1
-        Relative fall of the (positive) loss below its best that counts as progress.
-    minimum : float, default=0.0
-        Lowest factor.
-
-    Examples
-    --------
-    >>> from sklpriv.utils import WarmupPlateau
-    >>> schedule = WarmupPlateau(start=0.1, warmup=10, patience=5)
-    >>> [round(schedule(step, 1.0), 2) for step in (0, 5, 10)]
-    [0.1, 0.55, 1.0]
-    >>> [schedule(step, 1.0) for step in range(11, 18)][-1]  # 6 steps without a 10% gain
-    0.5
-    """
-
-    def __init__(
-        self,
-        start: float = 0.0,
-        warmup: int = 0,
-        factor: float = 0.5,
-        patience: int = 3000,
-        threshold: float = 0.1,
-        minimum: float = 0.0,
-    ):
-        self.start, self.warmup, self.factor = start, warmup, factor
-        self.patience, self.threshold, self.minimum = patience, threshold, minimum
-        self.scale, self.best, self.bad = 1.0, float("inf"), 0
-
-    def __call__(self, step: int, loss: float | None) -> float:
-        if loss is None or step <= self.warmup:
-            return (
-                self.start + (1 - self.start) * min(step / self.warmup, 1.0) if self.warmup else 1.0
-            )
-        if loss < self.best * (1 - self.threshold):
-            self.best, self.bad = loss, 0
-        else:
-            self.bad += 1
-        if self.bad > self.patience:
-            self.scale, self.bad = max(self.scale * self.factor, self.minimum), 0
-        return self.scale
 
 
 def _swap_in(params, values):

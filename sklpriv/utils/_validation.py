@@ -111,3 +111,24 @@ def _quiet_overflow():
     scikit-learn then checks every value and the data are fine.
     """
     return np.errstate(over="ignore", invalid="ignore")
+
+
+def check_heads(d_model: int, n_heads: int) -> None:
+    """Raise a ``ValueError`` unless ``d_model`` is divisible by ``n_heads``.
+
+    Parameters
+    ----------
+    d_model, n_heads : int
+        Width of a transformer and its number of attention heads.
+
+    Examples
+    --------
+    >>> from sklpriv.utils import check_heads
+    >>> check_heads(64, 4)
+    """
+    if d_model % n_heads:
+        nearest = n_heads * max(1, d_model // n_heads)
+        raise ValueError(
+            f"d_model={d_model} must be divisible by n_heads={n_heads}: every attention "
+            f"head gets d_model / n_heads features (try d_model={nearest})."
+        )
