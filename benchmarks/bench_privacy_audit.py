@@ -29,6 +29,7 @@ from _common import markdown_table, mean_std, write_result
 from dp_accounting.pld import privacy_loss_distribution as pld_lib
 from opacus.accountants import create_accountant
 from opacus.accountants.utils import get_noise_multiplier
+from scipy.stats import beta
 from sklearn.datasets import load_digits, make_moons
 from sklearn.mixture import GaussianMixture
 from sklearn.neural_network import MLPClassifier
@@ -198,7 +199,12 @@ def seed_table(trials):
     for name, make, Xd, yd in setups:
         for seed, label in ((0, "published int seed (0)"), (None, "None (OS entropy)")):
             acc, d_a, d_b = seed_replay(make, Xd, yd, seed, trials, np.random.RandomState(1))
-            rows.append([name, label, f"{acc:.2f}", f"{d_a:.4f}", f"{d_b:.4f}"])
+            k = round(acc * trials)
+            lo = beta.ppf(0.025, k, trials - k + 1) if k else 0.0
+            hi = beta.ppf(0.975, k + 1, trials - k) if k < trials else 1.0
+            rows.append(
+                [name, label, f"{acc:.2f} [{lo:.2f}, {hi:.2f}]", f"{d_a:.4f}", f"{d_b:.4f}"]
+            )
             print(" | ".join(map(str, rows[-1])), flush=True)
     return rows
 
@@ -269,7 +275,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--data", default=None, help="unused: the audit uses sklearn's data")
     p.add_argument("--splits", type=int, default=5)
-    p.add_argument("--trials", type=int, default=40)
+    p.add_argument("--trials", type=int, default=100)
     args = p.parse_args(argv)
     warnings.simplefilter("ignore")
     logging.getLogger("absl").setLevel(logging.ERROR)
@@ -308,7 +314,7 @@ def main(argv=None):
                 [
                     "estimator",
                     "random_state",
-                    "attack accuracy",
+                    "attack accuracy [95% CI]",
                     "distance to the refit on its own data",
                     "distance to the refit on the other data",
                 ],
