@@ -16,7 +16,6 @@ from opacus.accountants import create_accountant
 from opacus.data_loader import DPDataLoader
 from opacus.validators import ModuleValidator
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
-from sklearn.preprocessing import LabelEncoder
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -31,7 +30,14 @@ from ..privacy import (
     noise_seeds,
     noise_torch_generator,
 )
-from ..utils import get_device, progress_bar, to_numpy, to_tensor, torch_rng
+from ..utils import (
+    LabelEncodedClassifierMixin,
+    get_device,
+    progress_bar,
+    to_numpy,
+    to_tensor,
+    torch_rng,
+)
 
 _DIRECTION = {"dpsat": "gradient", "dpsat_momentum": "momentum", "dpsgd": "none", "dpsam": "none"}
 
@@ -384,7 +390,7 @@ class _BaseDPSAT(BaseEstimator):
         return tags
 
 
-class DPSATClassifier(ClassifierMixin, _BaseDPSAT):
+class DPSATClassifier(ClassifierMixin, LabelEncodedClassifierMixin, _BaseDPSAT):
     """Differentially private classifier trained by DP-SAT (or DP-SGD / DP-SAM) on opacus.
 
     Every step samples a Poisson batch, clips per-sample gradients to ``max_grad_norm``,
@@ -570,15 +576,8 @@ class DPSATClassifier(ClassifierMixin, _BaseDPSAT):
     def _encode_y(self, y, reset, classes=None):
         if reset:
             check_classification_targets(y)
-            self._le = LabelEncoder().fit(self._public_classes(y, classes))
-            self.classes_ = self._le.classes_
-        unknown = np.setdiff1d(np.unique(y), self.classes_)
-        if unknown.size:
-            raise ValueError(
-                f"y has labels {unknown.tolist()} that are not in classes="
-                f"{self.classes_.tolist()}: pass the full label set as classes."
-            )
-        return torch.as_tensor(self._le.transform(y), dtype=torch.long)
+            self._fit_labels(y, self._public_classes(y, classes))
+        return torch.as_tensor(self._encode_labels(y), dtype=torch.long)
 
     def _n_outputs(self):
         return len(self.classes_)
@@ -598,20 +597,6 @@ class DPSATClassifier(ClassifierMixin, _BaseDPSAT):
         proba : ndarray of shape (n_samples, n_classes)
         """
         return to_numpy(torch.softmax(self._forward(X), dim=1)).astype(np.float64)
-
-    def predict(self, X):
-        """Most probable class.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,)
-        """
-        check_is_fitted(self)
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
 
 class DPSATRegressor(RegressorMixin, _BaseDPSAT):

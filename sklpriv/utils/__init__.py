@@ -1,5 +1,6 @@
 """Shared helpers: estimator discovery, torch seeding and devices, the skorch engine."""
 
+from ._classes import LabelEncodedClassifierMixin
 from ._discovery import all_estimators
 from ._engine import (
     EMA,
@@ -27,6 +28,7 @@ from ._validation import check_heads, check_series, validate_series
 __all__ = [
     "EMA",
     "EpochProgress",
+    "LabelEncodedClassifierMixin",
     "LossNet",
     "StepBudget",
     "TensorLoader",
