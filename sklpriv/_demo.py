@@ -204,22 +204,7 @@ def demo_cats(out: Path) -> DemoResult:
     naive = NaiveForecaster(sp=12).fit(y_train).predict(fh)
     err = mean_absolute_percentage_error(y_test, pred)
     err_naive = mean_absolute_percentage_error(y_test, naive)
-    fig, (ax, ax2) = plt.subplots(
-        1, 2, figsize=(12, 3.8), gridspec_kw={"width_ratios": [2, 1]}, constrained_layout=True
-    )
-    ax.plot(y_train.index.to_timestamp(), y_train, color="k", lw=1, label="history")
-    ax.plot(y_test.index.to_timestamp(), y_test, color="k", ls="--", lw=1, label="truth")
-    ax.plot(pred.index.to_timestamp(), pred, color="C1", lw=2, label=f"CATS ({err:.1%})")
-    ax.plot(
-        naive.index.to_timestamp(),
-        naive,
-        color="C0",
-        lw=1,
-        label=f"seasonal naive ({err_naive:.1%})",
-    )
-    ax.set_ylabel("passengers (thousands)")
-    ax.legend()
-    est.plot_cross_attention(np.log(y_train), ax=ax2)
+    fig = _cats_figure(plt, est, y_train, y_test, pred, naive, err, err_naive)
     fig_name = _savefig(fig, out, "cats_airline.png")
     return DemoResult(
         rows=[
@@ -240,6 +225,29 @@ def demo_cats(out: Path) -> DemoResult:
             "query looks in the input."
         ),
     )
+
+
+def _cats_figure(plt, est, y_train, y_test, pred, naive, err, err_naive):
+    """Forecasts against the truth (left) and the cross-attention map (right)."""
+    import numpy as np
+
+    fig, (ax, ax2) = plt.subplots(
+        1, 2, figsize=(12, 3.8), gridspec_kw={"width_ratios": [2, 1]}, constrained_layout=True
+    )
+    ax.plot(y_train.index.to_timestamp(), y_train, color="k", lw=1, label="history")
+    ax.plot(y_test.index.to_timestamp(), y_test, color="k", ls="--", lw=1, label="truth")
+    ax.plot(pred.index.to_timestamp(), pred, color="C1", lw=2, label=f"CATS ({err:.1%})")
+    ax.plot(
+        naive.index.to_timestamp(),
+        naive,
+        color="C0",
+        lw=1,
+        label=f"seasonal naive ({err_naive:.1%})",
+    )
+    ax.set_ylabel("passengers (thousands)")
+    ax.legend()
+    est.plot_cross_attention(np.log(y_train), ax=ax2)
+    return fig
 
 
 def demo_timebridge(out: Path) -> DemoResult:
