@@ -226,6 +226,106 @@ def test_bad_input():
         reg.predict(X[:, :2])
 
 
+@pytest.mark.parametrize(
+    "target, factor, shift, tol",
+    [
+        ("X", 1e30, 0.0, 1e-4),  # was: an infinite float32 sd, a constant prediction
+        ("X", 1e-30, 0.0, 1e-4),  # was: an sd underflowing to 0
+        ("X", 1.0, 1e6, 1e-2),  # was: x in float32's 0.06 steps around 1e6
+        ("y", 1e30, 0.0, 1e-4),  # was: NaN predictions
+        ("y", 1e-30, 0.0, 1e-4),  # was: y's sd underflowing to 0, predictions 1e28 off
+    ],
+)
+def test_badly_scaled_input_gives_the_same_model(fitted, target, factor, shift, tol):
+    reg, X, y = fitted
+    Xs, ys = (X * factor + shift, y) if target == "X" else (X, y * factor)
+    unit = factor if target == "y" else 1.0
+    other = BayesNAMRegressor(**KW).fit(Xs, ys)
+    mean, std = other.predict(Xs, return_std=True)
+    assert np.isfinite(mean).all() and np.isfinite(std).all()
+    ref_mean, ref_std = reg.predict(X, return_std=True)
+    np.testing.assert_allclose(mean / unit, ref_mean, rtol=0, atol=tol * y.std())
+    np.testing.assert_allclose(std / unit, ref_std, rtol=tol)
+    contrib = other.feature_contributions(Xs[:100]) / unit
+    np.testing.assert_allclose(contrib, reg.feature_contributions(X[:100]), atol=tol * y.std())
+
+
+def test_classifier_on_badly_scaled_X():
+    X, y = load_iris(return_X_y=True)
+    kw = {**KW, "max_epochs": 5}
+    proba = BayesNAMClassifier(**kw).fit(X, y).predict_proba(X)
+    big = BayesNAMClassifier(**kw).fit(X * 1e30, y)
+    np.testing.assert_allclose(big.predict_proba(X * 1e30), proba, atol=1e-4)
+
+
+def test_values_beyond_the_safe_range_raise(fitted):
+    reg, X, y = fitted
+    with pytest.raises(ValueError, match="y has values up to .* rescale y"):
+        BayesNAMRegressor(**KW).fit(X, y * 1e305)
+    with pytest.raises(ValueError, match="X has values up to .* rescale X"):
+        BayesNAMRegressor(**KW).fit(X * 1e305, y)
+    with pytest.raises(ValueError, match="too far outside the data .* feature x0"):
+        reg.predict(np.column_stack([X[:, 0] * 1e200, X[:, 1:]]))
+
+
+def test_predictions_do_not_depend_on_blocks_or_row_order(fitted, monkeypatch):
+    from sklpriv.additive import _bayes_nam
+
+    reg, X, _ = fitted
+    mean, std = reg.predict(X, return_std=True)
+    contrib, contrib_std = reg.feature_contributions(X, return_std=True)
+    perm = np.random.RandomState(0).permutation(len(X))
+    pm, ps = reg.predict(X[perm], return_std=True)
+    np.testing.assert_array_equal(pm, mean[perm])  # exactly: each row on its own
+    np.testing.assert_array_equal(ps, std[perm])
+    parts = [reg.predict(X[a:b]) for a, b in [(0, 1), (1, 700), (700, len(X))]]
+    np.testing.assert_array_equal(np.concatenate(parts), mean)
+    monkeypatch.setattr(_bayes_nam, "_CHUNK_ELEMENTS", 100)  # blocks of 3 rows
+    bm, bs = reg.predict(X, return_std=True)
+    np.testing.assert_array_equal(bm, mean)
+    np.testing.assert_array_equal(bs, std)
+    bc, bcs = reg.feature_contributions(X, return_std=True)
+    np.testing.assert_array_equal(bc, contrib)
+    np.testing.assert_array_equal(bcs, contrib_std)
+
+
+def test_prediction_memory_does_not_grow_with_draws_times_rows(fitted, monkeypatch):
+    import tracemalloc
+
+    from sklpriv.additive import _bayes_nam
+
+    reg, _, _ = fitted
+    monkeypatch.setattr(_bayes_nam, "_CHUNK_ELEMENTS", 2**16)  # blocks of 2,184 rows
+    rng = np.random.RandomState(0)
+    peak = {}
+    for n in (20_000, 200_000):
+        X = rng.uniform(-1, 1, size=(n, 3))
+        tracemalloc.start()
+        reg.predict(X, return_std=True)
+        peak[n] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    # what grows is the output (about 25 bytes a row), not draws x rows (30 x 8 bytes a
+    # row, the old code held two such arrays and more)
+    assert peak[200_000] - peak[20_000] < 100 * 180_000, peak
+
+
+def test_without_knots_the_networks_are_run(fitted):
+    import copy
+
+    reg, X, _ = fitted
+    direct = copy.copy(reg)
+    direct._pwl = None  # e.g. more knots than MAX_KNOTS, or a model pickled before them
+    np.testing.assert_allclose(
+        direct.predict(X[:300], return_std=True), reg.predict(X[:300], return_std=True), rtol=1e-10
+    )
+    np.testing.assert_allclose(
+        direct.feature_contributions(X[:300]), reg.feature_contributions(X[:300]), atol=1e-10
+    )
+    cols = ["mean", "lower", "upper", "std"]
+    a, b = direct.shape_functions(n_points=30)[cols], reg.shape_functions(n_points=30)[cols]
+    np.testing.assert_allclose(a.to_numpy(), b.to_numpy(), atol=1e-10)
+
+
 def test_plots(fitted):
     matplotlib = pytest.importorskip("matplotlib")
     matplotlib.use("Agg")
@@ -289,3 +389,49 @@ def test_kl_is_the_closed_form_gaussian_kl(activation, linear_features):
             expected += kl_divergence(q, Normal(centre, prior_sd)).sum().item()
     assert net.kl().item() == pytest.approx(expected, rel=1e-5)
     assert FeatureNets(4, (8,), 1, activation, prior_sigma=None).kl().item() == 0.0
+
+
+@pytest.mark.parametrize("activation", ["relu", "exu"])
+@pytest.mark.parametrize(
+    "hidden_sizes, linear_features, n_out", [((16, 8), [1], 1), ((8,), [], 3), ((), [0], 2)]
+)
+def test_piecewise_linear_form_is_exact(activation, hidden_sizes, linear_features, n_out):
+    import torch
+
+    from sklpriv.additive._layers import FeatureNets
+
+    torch.manual_seed(0)
+    net = FeatureNets(3, hidden_sizes, n_out, activation, linear_features=linear_features)
+    with torch.no_grad():  # posterior sds away from their common start
+        for rho in [*net.w_rho, *net.b_rho]:
+            rho.uniform_(-3, -1)
+    gen = torch.Generator().manual_seed(0)
+    w = [tuple(t.double() for t in layer) for layer in net.sample_weights(5, generator=gen)]
+    pwl = net.eval().piecewise_linear(w)
+    x = torch.randn(2000, 3, dtype=torch.float64) * 3
+    x[:5] *= 1e6  # far beyond the knots: on the outer rays
+    with torch.no_grad():
+        ref = net(x, w).numpy()
+    got = np.stack([pwl(x[:, j].numpy(), j) for j in range(3)], axis=2)
+    np.testing.assert_allclose(got, ref, rtol=1e-9, atol=1e-9 * np.abs(ref).max())
+    if hidden_sizes:
+        assert net.piecewise_linear(w, max_knots=2) is None  # too many: no form
+
+
+def test_piecewise_linear_form_keeps_its_precision_beside_a_far_knot():
+    import torch
+
+    from sklpriv.additive._layers import FeatureNets
+
+    torch.manual_seed(0)
+    net = FeatureNets(3, (16, 8), 1, "relu").eval()
+    w = [tuple(t.double() for t in layer) for layer in net.sample_weights(5)]
+    w[0][0][:, :, 0, 0], w[0][1][:, :, 0, 0] = 1e-12, 1.0  # a unit switching at -1e12
+    pwl = net.piecewise_linear(w)
+    assert pwl.knots.min() < -1e12
+    x = torch.randn(2000, 3, dtype=torch.float64) * 3
+    with torch.no_grad():
+        ref = net(x, w).numpy()
+    got = np.stack([pwl(x[:, j].numpy(), j) for j in range(3)], axis=2)
+    # anchored at the far knot, the segment's inputs lost 1e-5 of their precision
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-12 * np.abs(ref).max())
