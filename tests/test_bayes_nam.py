@@ -93,9 +93,11 @@ def test_duplicate_features_share_credit_with_wider_bands():
     imp = twin.feature_importances_
     assert imp[0] > 0.15 * single.feature_importances_[0]
     assert imp[3] > 0.15 * single.feature_importances_[0]
-    w_single = band(single.shape_functions(), "x0")[1].mean()
-    for name in ("x0", "x3"):
-        assert band(twin.shape_functions(), name)[1].mean() > w_single
+    # each twin is less certain of its share than the single feature of the whole: its
+    # band is wider relative to its contribution (absolute widths depend on the split)
+    rel_single = band(single.shape_functions(), "x0")[1].mean() / single.feature_importances_[0]
+    for j, name in ((0, "x0"), (3, "x3")):
+        assert band(twin.shape_functions(), name)[1].mean() / imp[j] > rel_single
 
 
 def test_same_seed_same_model():

@@ -5,6 +5,7 @@ their own uncertainty.
 from __future__ import annotations
 
 import math
+from abc import abstractmethod
 from numbers import Integral, Real
 
 import numpy as np
@@ -12,13 +13,21 @@ import pandas as pd
 import torch
 from scipy.special import expit, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
-from sklearn.preprocessing import LabelEncoder, QuantileTransformer
+from sklearn.preprocessing import QuantileTransformer
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..utils import check_torch_seed, to_numpy, to_tensor, torch_rng, train_module
+from ..utils import (
+    EMA,
+    LabelEncodedClassifierMixin,
+    check_torch_seed,
+    fit_net,
+    history_rows,
+    to_numpy,
+    to_tensor,
+    torch_rng,
+)
 from ._layers import KNOT_RANGE, FeatureNets
 
 _N_REFERENCE = 1000  # training rows kept to centre the shape functions and draw the rug
@@ -83,6 +92,8 @@ class _BaseBayesNAM(BaseEstimator):
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "patience": [Interval(Integral, 1, None, closed="left")],
+        "device": [str, None],
+        "callbacks": [list, tuple, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -105,6 +116,8 @@ class _BaseBayesNAM(BaseEstimator):
         early_stopping: bool = True,
         validation_fraction: float = 0.1,
         patience: int = 10,
+        device: str | None = "cpu",
+        callbacks=None,
         random_state=None,
         verbose: int = 0,
     ):
@@ -123,18 +136,27 @@ class _BaseBayesNAM(BaseEstimator):
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.patience = patience
+        self.device = device
+        self.callbacks = callbacks
         self.random_state = random_state
         self.verbose = verbose
 
-    # ---- subclass hooks ------------------------------------------------------------------
-    def _prepare_y(self, y):  # -> tensor
-        raise NotImplementedError
+    # ---- subclass hooks (the names DPSAT's base uses too) ----------------------------------
+    @abstractmethod
+    def _encode_y(self, y, reset: bool = True, classes=None) -> torch.Tensor:
+        """Validate ``y`` and return the training target tensor (fitting the encoding)."""
 
-    def _n_out(self) -> int:
-        raise NotImplementedError
+    @abstractmethod
+    def _n_outputs(self) -> int:
+        """Number of additive predictors (one per logit, or one)."""
 
-    def _nll(self, eta, yb):  # eta: (B, n_out)
-        raise NotImplementedError
+    @abstractmethod
+    def _loss(self, eta, yb) -> torch.Tensor:
+        """Mean negative log-likelihood of a batch; ``eta`` of shape (B, n_outputs)."""
+
+    @abstractmethod
+    def _extra_params(self) -> list:
+        """New trainable parameters beyond the subnetworks and the intercept."""
 
     # ---- model --------------------------------------------------------------------------
     def _fit_scaling(self, X, n_unique):
@@ -226,7 +248,7 @@ class _BaseBayesNAM(BaseEstimator):
         n = len(X)
         n_unique = [len(np.unique(X[:, j])) for j in range(X.shape[1])]
         Z = to_tensor(self._fit_scaling(X, n_unique))  # = _encode(X), in float32
-        yt = self._prepare_y(y)
+        yt = self._encode_y(y)
         ref = rng.choice(n, size=min(n, _N_REFERENCE), replace=False)
         self.X_reference_ = X[np.sort(ref)]
         idx = rng.permutation(n)
@@ -258,66 +280,62 @@ class _BaseBayesNAM(BaseEstimator):
 
     def _fit_module(self, Z, yt, tr, val, lin, centres, seed):
         """Build the subnetworks and train them on rows ``tr`` (early stopping on ``val``)."""
-        gen = torch.Generator().manual_seed(seed)
         with torch_rng(seed):
-            self.module_ = FeatureNets(
-                Z.shape[1],
-                tuple(self.hidden_sizes),
-                self._n_out(),
-                self.activation,
-                self.prior_sigma,
-                self.dropout,
-                linear_features=lin,
-                exu_centres=centres,
-            )
-            self.intercept_param_ = torch.nn.Parameter(torch.zeros(self._n_out()))
-            self._init_extra()
-            holder = torch.nn.Module()
-            holder.net, holder.extra = (
-                self.module_,
-                torch.nn.ParameterList([self.intercept_param_, *self._extra_params()]),
-            )
-            sds = {id(p) for p in [*self.module_.w_rho, *self.module_.b_rho]}
-            p_drop = self.feature_dropout
-            n_train = len(tr)
-
-            def batch_loss(zb, yb):
-                w = self.module_.sample_weights(1)
-                mask = None
-                if p_drop > 0:
-                    mask = (torch.rand(zb.shape) > p_drop).float() / (1 - p_drop)
-                eta, _ = self._eta(zb, w, mask)
-                return self._nll(eta[0], yb) + self.kl_weight * self.module_.kl() / n_train
-
-            val_loss = None
-            if len(val):
-                zv, yv = Z[val], yt[val]
-
-                def val_loss():
-                    eta, _ = self._eta(zv, self.module_.sample_weights(1, mean=True))
-                    return self._nll(eta[0], yv)
-
-            self.history_ = train_module(
+            holder = self._build_module(Z.shape[1], lin, centres)
+            self._n_train = len(tr)
+            callbacks = []
+            if self.ema_decay is not None:  # the posterior means only; the sds keep theirs
+                callbacks.append(EMA(self.ema_decay, exclude=("w_rho", "b_rho")))
+            self.net_ = fit_net(
                 holder,
-                batch_loss,
-                [Z[tr], yt[tr]],
-                val_loss=val_loss,
+                self._objective,
+                (Z[tr], yt[tr]),
+                valid=(Z[val], yt[val]) if len(val) else None,
                 lr=self.lr,
-                ema_decay=self.ema_decay,
-                ema_params=[p for p in holder.parameters() if id(p) not in sds],
                 batch_size=self.batch_size,
                 max_epochs=self.max_epochs,
-                patience=self.patience if len(val) else None,
-                generator=gen,
+                patience=self.patience,
+                callbacks=callbacks,
+                user_callbacks=self.callbacks,
+                generator=torch.Generator().manual_seed(seed),
+                device=self.device,
                 verbose=self.verbose,
                 desc=type(self).__name__,
             )
+        holder.cpu()
+        self.history_ = history_rows(self.net_)
 
-    def _init_extra(self):
-        pass
+    def _build_module(self, n_features, lin, centres):
+        """The subnetworks, the intercept and the extra parameters, in one module."""
+        self.module_ = FeatureNets(
+            n_features,
+            tuple(self.hidden_sizes),
+            self._n_outputs(),
+            self.activation,
+            self.prior_sigma,
+            self.dropout,
+            linear_features=lin,
+            exu_centres=centres,
+        )
+        self.intercept_param_ = torch.nn.Parameter(torch.zeros(self._n_outputs()))
+        holder = torch.nn.Module()
+        holder.net = self.module_
+        holder.extra = torch.nn.ParameterList([self.intercept_param_, *self._extra_params()])
+        return holder
 
-    def _extra_params(self):
-        return []
+    def _objective(self, holder, zb, yb, training):
+        """ELBO per row (training: a weight draw, feature dropout) or validation NLL at the
+        posterior means.
+        """
+        if not training:
+            eta, _ = self._eta(zb, self.module_.sample_weights(1, mean=True))
+            return self._loss(eta[0], yb)
+        weights, mask = self.module_.sample_weights(1), None
+        if self.feature_dropout > 0:  # whole features dropped per row
+            p = self.feature_dropout
+            mask = (torch.rand(zb.shape) > p).float() / (1 - p)
+        eta, _ = self._eta(zb, weights, mask)
+        return self._loss(eta[0], yb) + self.kl_weight * self.module_.kl() / self._n_train
 
     @torch.no_grad()
     def _draws(self):
@@ -337,7 +355,7 @@ class _BaseBayesNAM(BaseEstimator):
         exact piecewise-linear form (a search among the knots and a multiply-add per row,
         each row on its own), or, for a model without one, forward passes in float64.
         """
-        S, K = self.n_posterior_samples, self._n_out()
+        S, K = self.n_posterior_samples, self._n_outputs()
         pwl = getattr(self, "_pwl", None)  # None: too many knots, or pickled before them
         if pwl is not None and pwl.knots.shape[0] == S:  # (n_posterior_samples unchanged)
 
@@ -373,7 +391,7 @@ class _BaseBayesNAM(BaseEstimator):
 
     def _raw_draws(self, X):
         """Raw per-feature outputs of every draw: (S, n, F, n_out)."""
-        out = np.empty((self.n_posterior_samples, len(X), self.n_features_in_, self._n_out()))
+        out = np.empty((self.n_posterior_samples, len(X), self.n_features_in_, self._n_outputs()))
         for rows, outputs in self._blocks(X):
             for j, f in enumerate(outputs):
                 out[:, rows, j] = f
@@ -420,7 +438,7 @@ class _BaseBayesNAM(BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64)
         centre, scale = self._centres(), self._out_scale()
-        mean = np.empty((len(X), self.n_features_in_, self._n_out()))
+        mean = np.empty((len(X), self.n_features_in_, self._n_outputs()))
         std = np.empty_like(mean)
         for rows, outputs in self._blocks(X):
             for j, f in enumerate(outputs):
@@ -644,7 +662,16 @@ class BayesNAMRegressor(RegressorMixin, _BaseBayesNAM):
         Stop when the loss on a held-out ``validation_fraction`` stops improving.
     validation_fraction : float, default=0.1
     patience : int, default=10
+    device : str or None, default="cpu"
+        Torch device of the training (``"auto"`` / ``None``: CUDA when available; see
+        :func:`sklpriv.utils.get_device`); prediction runs on the CPU in float64.
+    callbacks : list of skorch callbacks or None, default=None
+        Extra skorch callbacks (or ``(name, callback)`` pairs) for the training net, e.g.
+        ``skorch.callbacks.Checkpoint`` or a TensorBoard/MLflow logger; they run after
+        the estimator's own (EMA, early stopping) and see ``net.history``.
     random_state : int, RandomState instance or None, default=None
+        Seeds the initialisation, the validation split, the shuffling, the weight draws
+        and feature dropout.
     verbose : int, default=0
         > 0: a progress bar with train/validation losses.
 
@@ -662,6 +689,9 @@ class BayesNAMRegressor(RegressorMixin, _BaseBayesNAM):
     feature_importances_, feature_importances_std_ : ndarray of shape (n_features,)
         Mean |centred contribution| over the data (units of y): posterior mean and sd.
     history_ : list of dict
+        Per epoch: ``epoch``, ``train_loss`` (and ``valid_loss``).
+    net_ : sklpriv.utils.LossNet
+        The skorch net that trained the model (early stopping restores the best epoch).
     n_iter_ : int
         Epochs run.
 
@@ -716,7 +746,7 @@ class BayesNAMRegressor(RegressorMixin, _BaseBayesNAM):
     ['feature', 'lower', 'mean', 'std', 'upper', 'x']
     """
 
-    def _prepare_y(self, y):
+    def _encode_y(self, y, reset=True, classes=None):
         # standardised in float64 (any units: y times 1e30 gives the same targets), trained
         # on in float32, and predictions are unscaled in float64
         y = np.asarray(y, dtype=np.float64)
@@ -726,16 +756,14 @@ class BayesNAMRegressor(RegressorMixin, _BaseBayesNAM):
         self.y_scale_ = sd if sd > 0 else (abs(mean) or 1.0)
         return to_tensor(((y - mean) / self.y_scale_).astype(np.float32))[:, None]
 
-    def _n_out(self):
+    def _n_outputs(self):
         return 1
 
-    def _init_extra(self):
-        self.log_noise_ = torch.nn.Parameter(torch.tensor(math.log(0.5)))
-
     def _extra_params(self):
+        self.log_noise_ = torch.nn.Parameter(torch.tensor(math.log(0.5)))
         return [self.log_noise_]
 
-    def _nll(self, eta, yb):
+    def _loss(self, eta, yb):
         var = torch.exp(2 * self.log_noise_)
         return 0.5 * (((eta - yb) ** 2) / var + 2 * self.log_noise_ + math.log(2 * math.pi)).mean()
 
@@ -777,7 +805,7 @@ class BayesNAMRegressor(RegressorMixin, _BaseBayesNAM):
         return mean, np.sqrt(np.concatenate(var) + noise**2) * self.y_scale_
 
 
-class BayesNAMClassifier(ClassifierMixin, _BaseBayesNAM):
+class BayesNAMClassifier(ClassifierMixin, LabelEncodedClassifierMixin, _BaseBayesNAM):
     """Bayesian neural additive model for classification (one additive model per logit).
 
     Binary problems have one additive logit, multiclass ones one per class (softmax).
@@ -789,7 +817,7 @@ class BayesNAMClassifier(ClassifierMixin, _BaseBayesNAM):
     ----------
     hidden_sizes, activation, feature_encoding, prior_sigma, kl_weight, feature_dropout, dropout, \
 n_posterior_samples, lr, ema_decay, batch_size, max_epochs, early_stopping, validation_fraction, \
-patience, random_state, verbose
+patience, device, callbacks, random_state, verbose
         As in :class:`BayesNAMRegressor`.
 
     Attributes
@@ -799,6 +827,7 @@ patience, random_state, verbose
     module_ : FeatureNets
     feature_importances_, feature_importances_std_ : ndarray of shape (n_features,)
     history_ : list of dict
+    net_ : sklpriv.utils.LossNet
     n_iter_ : int
 
     See Also
@@ -820,16 +849,17 @@ patience, random_state, verbose
     True
     """
 
-    def _prepare_y(self, y):
-        check_classification_targets(y)
-        self._le = LabelEncoder().fit(y)
-        self.classes_ = self._le.classes_
-        return torch.as_tensor(self._le.transform(y), dtype=torch.long)
+    def _encode_y(self, y, reset=True, classes=None):
+        self._fit_labels(y, classes)
+        return torch.as_tensor(self._encode_labels(y), dtype=torch.long)
 
-    def _n_out(self):
+    def _n_outputs(self):
         return 1 if len(self.classes_) <= 2 else len(self.classes_)
 
-    def _nll(self, eta, yb):
+    def _extra_params(self):
+        return []
+
+    def _loss(self, eta, yb):
         if eta.shape[1] == 1:
             return torch.nn.functional.binary_cross_entropy_with_logits(eta[:, 0], yb.float())
         return torch.nn.functional.cross_entropy(eta, yb)
@@ -856,17 +886,3 @@ patience, random_state, verbose
         if len(self.classes_) == 1:
             proba = np.ones((len(proba), 1))
         return proba
-
-    def predict(self, X):
-        """Most probable class.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,)
-        """
-        check_is_fitted(self)
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]

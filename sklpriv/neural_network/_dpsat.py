@@ -379,10 +379,11 @@ class _BaseDPSAT(BaseEstimator):
         return False
 
     def _forward(self, X) -> torch.Tensor:
+        """Network outputs in float64: a row's prediction does not depend on the batch."""
         check_is_fitted(self)
         X = self._check_X(X, reset=False)
         with torch.no_grad():
-            return self.module_(to_tensor(X))
+            return copy.deepcopy(self.module_).double()(to_tensor(X, dtype=torch.float64))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

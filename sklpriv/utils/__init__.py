@@ -22,7 +22,6 @@ from ._torch import (
     torch_rng,
     torch_threads,
 )
-from ._training import train_module  # until BayesNAM is on the engine
 from ._validation import check_heads, check_series, validate_series
 
 __all__ = [
@@ -46,6 +45,5 @@ __all__ = [
     "torch_generator",
     "torch_rng",
     "torch_threads",
-    "train_module",
     "validate_series",
 ]

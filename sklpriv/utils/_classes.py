@@ -18,8 +18,9 @@ class LabelEncodedClassifierMixin:
     Examples
     --------
     >>> import numpy as np
+    >>> from sklearn.base import BaseEstimator, ClassifierMixin
     >>> from sklpriv.utils import LabelEncodedClassifierMixin
-    >>> class Clf(LabelEncodedClassifierMixin):
+    >>> class Clf(ClassifierMixin, LabelEncodedClassifierMixin, BaseEstimator):
     ...     def predict_proba(self, X):
     ...         return np.tile([0.2, 0.8], (len(X), 1))
     >>> clf = Clf()

@@ -29,6 +29,7 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping
 from skorch.dataset import Dataset, unpack_data
 from skorch.helper import predefined_split
+from skorch.utils import to_device
 from torch.optim.swa_utils import AveragedModel
 
 from ._torch import get_device
@@ -135,7 +136,7 @@ class LossNet(NeuralNet):
     def train_step_single(self, batch, **fit_params):
         """Objective and gradients of one training batch."""
         self._set_training(True)
-        Xi, yi = unpack_data(batch)
+        Xi, yi = _on_device(batch, self.device)
         loss = self.objective(self.module_, Xi, yi, True)
         loss.backward()
         return {"loss": loss, "y_pred": None}
@@ -143,10 +144,14 @@ class LossNet(NeuralNet):
     def validation_step(self, batch, **fit_params):
         """Objective of one validation batch (eval mode, no gradients)."""
         self._set_training(False)
-        Xi, yi = unpack_data(batch)
+        Xi, yi = _on_device(batch, self.device)
         with torch.no_grad():
             loss = self.objective(self.module_, Xi, yi, False)
         return {"loss": loss, "y_pred": None}
+
+
+def _on_device(batch, device):
+    return tuple(None if v is None else to_device(v, device) for v in unpack_data(batch))
 
 
 class EMA(Callback):
