@@ -21,13 +21,16 @@ class LabelEncodedClassifierMixin:
     >>> from sklearn.base import BaseEstimator, ClassifierMixin
     >>> from sklpriv.utils import LabelEncodedClassifierMixin
     >>> class Clf(ClassifierMixin, LabelEncodedClassifierMixin, BaseEstimator):
+    ...     def fit(self, X, y):
+    ...         self._fit_labels(y)
+    ...         return self
     ...     def predict_proba(self, X):
     ...         return np.tile([0.2, 0.8], (len(X), 1))
-    >>> clf = Clf()
-    >>> clf._fit_labels(np.array(["a", "b", "a"]))
-    array(['a', 'b'], dtype='<U1')
-    >>> clf._encode_labels(np.array(["b", "a"])).tolist(), clf.predict(np.zeros((1, 2)))
-    ([1, 0], array(['b'], dtype='<U1'))
+    >>> clf = Clf().fit(np.zeros((3, 2)), np.array(["a", "b", "a"]))
+    >>> clf.classes_.tolist(), clf._encode_labels(np.array(["b", "a"])).tolist()
+    (['a', 'b'], [1, 0])
+    >>> clf.predict(np.zeros((1, 2))).tolist()
+    ['b']
     """
 
     def _fit_labels(self, y, classes=None) -> np.ndarray:
