@@ -25,6 +25,10 @@ def _line(n=32):
     return x, 3 * x
 
 
+def _first(net):
+    return next(net.module_.parameters()).detach().clone()
+
+
 class Recorder(Callback):
     """Records the weight after every training batch and at every validation batch."""
 
@@ -36,11 +40,11 @@ class Recorder(Callback):
         if training:
             self.lrs.append(net.optimizer_.param_groups[0]["lr"])
         else:
-            self.validated.append(net.module_.weight.detach().clone())
+            self.validated.append(_first(net))
 
     def on_batch_end(self, net, training, **kwargs):
         if training:
-            self.after_step.append(net.module_.weight.detach().clone())
+            self.after_step.append(_first(net))
 
     def on_epoch_end(self, net, **kwargs):
         self.epochs += 1
@@ -140,10 +144,14 @@ def test_early_stopping_restores_the_best_state():
 
 
 def test_step_budget_stops_mid_epoch():
-    _, rec, fitted = _fit(max_steps=6, max_epochs=10)  # 4 steps per epoch
+    x, y = _line()
+    _, rec, fitted = _fit(max_steps=6, max_epochs=10, valid=(x, y))  # 4 steps per epoch
     assert len(rec.after_step) == 6
     rows = history_rows(fitted)
-    assert [r["epoch"] for r in rows] == [1, 2] and rows[-1]["train_loss"] > 0
+    # the cut epoch is closed as any other: validated, seen by the callbacks, recorded
+    assert [r["epoch"] for r in rows] == [1, 2] and rec.epochs == 2
+    assert all("valid_loss" in r for r in rows)
+    assert fitted.history[-1, "train_batch_count"] == 2
     assert StepBudget(6).max_steps == 6
 
 
@@ -186,3 +194,67 @@ def test_fitted_net_pickles_without_training_data(tmp_path):
     assert fitted.train_split is None
     back = pickle.loads(pickle.dumps(fitted))
     np.testing.assert_allclose(back.module_(x).detach(), fitted.module_(x).detach())
+
+
+# ---- every torch estimator: the user's callbacks reach skorch; device="cpu" works ----
+
+
+def _estimators():
+    from sklearn.datasets import load_breast_cancer, load_diabetes
+    from sktime.datasets import load_airline
+
+    from sklpriv import BayesNAMClassifier, BayesNAMRegressor, CATSForecaster, TimeBridgeGenerator
+
+    Xr, yr = load_diabetes(return_X_y=True)
+    Xc, yc = load_breast_cancer(return_X_y=True)
+    nam = dict(hidden_sizes=(8,), max_epochs=3, n_posterior_samples=3, random_state=0)
+    scales = np.linspace(0.5, 1.5, 32)[:, None, None]
+    windows = np.sin(np.linspace(0, 6, 12))[None, :, None] * scales  # (32, 12, 1)
+    cats = dict(seq_len=12, patch_len=4, d_model=8, n_heads=2, d_ff=8, max_epochs=3)
+    tb = dict(d_model=8, n_heads=2, n_decoder_layers=1, max_steps=6, batch_size=8)
+    return {
+        "BayesNAMRegressor": (lambda **k: BayesNAMRegressor(**nam, **k), (Xr, yr)),
+        "BayesNAMClassifier": (lambda **k: BayesNAMClassifier(**nam, **k), (Xc, yc)),
+        "CATSForecaster": (
+            lambda **k: CATSForecaster(**cats, random_state=0, **k),
+            (load_airline(),),
+        ),
+        "TimeBridgeGenerator": (
+            lambda **k: TimeBridgeGenerator(**tb, random_state=0, **k),
+            (windows,),
+        ),
+    }
+
+
+def _fit_estimator(make, data, **kwargs):
+    est = make(**kwargs)
+    if type(est).__name__ == "CATSForecaster":
+        return est.fit(data[0], fh=[1, 2, 3])
+    return est.fit(*data)
+
+
+@pytest.mark.parametrize(
+    "name", ["BayesNAMRegressor", "BayesNAMClassifier", "CATSForecaster", "TimeBridgeGenerator"]
+)
+def test_user_callbacks_are_called_and_device_cpu_works(name):
+    make, data = _estimators()[name]
+    rec = Recorder()
+    est = _fit_estimator(make, data, callbacks=[rec], device="cpu")
+    assert rec.epochs == len(est.history_) >= 1
+    assert len(rec.after_step) >= 1
+    assert est.net_.history[-1, "epoch"] == len(est.history_)
+    # the estimator's own callbacks are there too, the user's after them
+    names = [n for n, _ in est.net_.callbacks_]
+    assert names.index(next(n for n in names if n.startswith("user_"))) > 0
+
+
+def test_dpsat_device_cpu():
+    from sklearn.datasets import load_digits
+
+    from sklpriv import DPSATClassifier
+
+    X, y = load_digits(return_X_y=True)
+    clf = DPSATClassifier(
+        device="cpu", max_epochs=1, noise_multiplier=1.0, classes=range(10), random_state=0
+    ).fit(X / 16, y)
+    assert next(clf.module_.parameters()).device.type == "cpu"

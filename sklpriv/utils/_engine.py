@@ -11,7 +11,8 @@ does beyond skorch's own loop is one callback here:
   early-stopping snapshots and the final state use the averaged weights;
 - :class:`WarmupPlateau`: a linear warm-up (torch ``LambdaLR``), then a step-level
   ``ReduceLROnPlateau`` on the training loss;
-- :class:`StepBudget`: stop after ``max_steps`` optimiser steps, mid-epoch if need be;
+- :class:`StepBudget`: stop after ``max_steps`` optimiser steps, mid-epoch if need be
+  (the cut epoch is closed as any other: validation, callbacks, its history row);
 - :class:`EpochProgress`: the ``verbose`` progress bar (one tick per epoch, the losses);
 - skorch's own ``EarlyStopping(load_best=True)``, ``GradientNormClipping`` and
   ``LRScheduler`` for the rest.
@@ -132,6 +133,14 @@ class LossNet(NeuralNet):
     def __init__(self, module, objective, **kwargs):
         super().__init__(module, criterion=torch.nn.Identity, **kwargs)
         self.objective = objective
+
+    def get_iterator(self, dataset, training=False):
+        """Skorch's iterator; in training, cut short once a :class:`StepBudget` is spent."""
+        iterator = super().get_iterator(dataset, training=training)
+        for _, cb in self.callbacks_ if training else ():
+            if isinstance(cb, StepBudget):
+                iterator = _Budgeted(iterator, cb)
+        return iterator
 
     def train_step_single(self, batch, **fit_params):
         """Objective and gradients of one training batch."""
@@ -335,10 +344,12 @@ class WarmupPlateau(Callback):
 
 
 class StepBudget(Callback):
-    """Stop training after ``max_steps`` optimiser steps (mid-epoch if need be).
+    """Stop training after ``max_steps`` optimiser steps, mid-epoch if need be.
 
-    Place it last: it stops by raising skorch's ``KeyboardInterrupt`` after the step's
-    other callbacks ran.
+    :class:`LossNet` ends the training epoch once the budget is spent (its
+    ``get_iterator`` stops yielding batches), so that epoch is closed as any other
+    (validation, ``on_epoch_end`` of every callback, its history row); this callback,
+    placed last, then stops training with skorch's ``KeyboardInterrupt``.
 
     Parameters
     ----------
@@ -355,14 +366,41 @@ class StepBudget(Callback):
     def __init__(self, max_steps: int):
         self.max_steps = max_steps
 
+    def initialize(self):
+        self.steps_ = 0
+        return self
+
+    @property
+    def spent(self) -> bool:
+        """Whether ``max_steps`` steps were taken."""
+        return self.steps_ >= self.max_steps
+
     def on_train_begin(self, net, **kwargs):
         self.steps_ = 0
 
     def on_batch_end(self, net, training, **kwargs):
         if training:
             self.steps_ += 1
-            if self.steps_ >= self.max_steps:
-                raise KeyboardInterrupt
+
+    def on_epoch_end(self, net, **kwargs):
+        if self.spent:
+            raise KeyboardInterrupt
+
+
+class _Budgeted:
+    """A training iterator that stops yielding once a :class:`StepBudget` is spent."""
+
+    def __init__(self, iterator, budget: StepBudget):
+        self.iterator, self.budget = iterator, budget
+
+    def __len__(self) -> int:
+        return len(self.iterator)
+
+    def __iter__(self):
+        for batch in self.iterator:
+            if self.budget.spent:
+                return
+            yield batch
 
 
 class EpochProgress(Callback):
