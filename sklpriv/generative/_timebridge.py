@@ -76,17 +76,14 @@ class TimeBridgeGenerator(DensityMixin, BaseEstimator):
         interval, then Heun); ``"ode"``: Heun on the probability-flow ODE, deterministic
         given the prior draw. The bridge starts from a single point (the prior draw), so
         the ODE maps each draw to one window close to the mean of the windows the bridge
-        could reach from it: smoother and less diverse than the data (sines:
-        discriminative score 0.28 against 0.02 for ``"sde"``,
-        ``benchmarks/results/timebridge_samplers.md``). Use it for a deterministic map,
-        not for samples.
+        could reach from it: smoother and less diverse than the data (see Notes). Use it
+        for a deterministic map, not for samples.
     d_model, n_heads, n_encoder_layers, n_decoder_layers : int, default=64, 4, 1, 2
         Transformer width, heads and depth (Diffusion-TS's setting for window 24).
     max_steps : int, default=6000
-        Optimiser steps. The reference trains 12,000 steps of two accumulated batches on a
-        GPU; 6,000 single batches of 128 windows of 24 x 5 take 20-35 minutes on two
-        CPU cores (measured 0.18 s per step on an idle machine, 0.25-0.35 s beside other
-        work), so short CPU runs lower this.
+        Optimiser steps (the reference: 12,000 steps of two accumulated batches on a
+        GPU); the fit stops mid-epoch when they are spent. Short CPU runs lower it (see
+        Notes for the cost).
     batch_size : int, default=128
     lr : float, default=8e-4
         Peak Adam learning rate (betas 0.9/0.96, gradient norm clipped at 1, as the
@@ -150,6 +147,11 @@ class TimeBridgeGenerator(DensityMixin, BaseEstimator):
     top-``log L`` Fourier seasonal head. Simplifications against the authors' code:
     no gradient accumulation (the learning rate follows the reference's warm-up + plateau
     schedule, see ``lr``).
+
+    Measured (``benchmarks/results``): 6,000 single batches of 128 windows of 24 x 5 take
+    20-35 minutes on two CPU cores (0.18 s per step on an idle machine, 0.25-0.35 s beside
+    other work). On sines the ODE sampler's discriminative score is 0.28 against 0.02 for
+    ``"sde"`` (``timebridge_samplers.md``).
 
     References
     ----------
