@@ -251,24 +251,9 @@ class _BaseBayesNAM(BaseEstimator):
         yt = self._encode_y(y)
         ref = rng.choice(n, size=min(n, _N_REFERENCE), replace=False)
         self.X_reference_ = X[np.sort(ref)]
-        idx = rng.permutation(n)
-        n_val = int(round(self.validation_fraction * n)) if self.early_stopping else 0
-        if n_val < 1 or n - n_val < 2:
-            n_val = 0
-        val, tr = idx[:n_val], idx[n_val:]
-        lin = [j for j, u in enumerate(n_unique) if u <= 2]
-        centres = None
-        if self.activation == "exu" and self.hidden_sizes and len(lin) < X.shape[1]:
-            # ExU units switch on at distinct training values of their feature (not at
-            # N(0, 1)): a heavy-tailed column (capital gain) gets units where its values
-            # are, and a column with few values gets units at (just above) each of them.
-            centres = np.stack(
-                [
-                    rng.choice(np.unique(Z[tr, j].numpy()), size=self.hidden_sizes[0])
-                    for j in range(X.shape[1])
-                    if j not in lin
-                ]
-            )
+        tr, val = self._split_rows(n, rng)
+        lin = [j for j, u in enumerate(n_unique) if u <= 2]  # two-valued: one weight
+        centres = self._exu_centres(Z[tr], lin, rng)
         self._fit_module(Z, yt, tr, val, lin, centres, seed)
         self.n_iter_ = len(self.history_)
         self._draw_seed = int(rng.randint(2**31 - 1))
@@ -277,6 +262,32 @@ class _BaseBayesNAM(BaseEstimator):
         self._pwl = self.module_.piecewise_linear(self._draws())
         self._summarise()
         return self
+
+    def _split_rows(self, n, rng):
+        """Training and validation rows (no validation without early stopping)."""
+        idx = rng.permutation(n)
+        n_val = int(round(self.validation_fraction * n)) if self.early_stopping else 0
+        if n_val < 1 or n - n_val < 2:
+            n_val = 0
+        return idx[n_val:], idx[:n_val]
+
+    def _exu_centres(self, Z_train, lin, rng):
+        """ExU centres at distinct training values of each subnetwork's feature.
+
+        Not at N(0, 1) as in NAM: a heavy-tailed column (capital gain) gets units where
+        its values are, and a column with few values gets units at each of them.
+        ``None`` for ReLU subnetworks.
+        """
+        n_features = Z_train.shape[1]
+        if not (self.activation == "exu" and self.hidden_sizes and len(lin) < n_features):
+            return None
+        return np.stack(
+            [
+                rng.choice(np.unique(Z_train[:, j].numpy()), size=self.hidden_sizes[0])
+                for j in range(n_features)
+                if j not in lin
+            ]
+        )
 
     def _fit_module(self, Z, yt, tr, val, lin, centres, seed):
         """Build the subnetworks and train them on rows ``tr`` (early stopping on ``val``)."""

@@ -220,6 +220,9 @@ class CATSForecaster(BaseForecaster):
         self._y = self._X = None
 
     # ---- public entry points: clear errors for bad y first ------------------------------
+    # These checks need y as the user passed it: sktime converts it before _fit/_update
+    # (a 3-D array becomes a panel of another layout, renamed columns are aligned), so
+    # they cannot move there. The index checks (sorted, regular) live in _fit/_update.
     def fit(self, y, X=None, fh=None):
         """Fit the network on every window of ``y``; see ``sktime``'s ``fit``.
 
