@@ -258,3 +258,33 @@ def test_dpsat_device_cpu():
         device="cpu", max_epochs=1, noise_multiplier=1.0, classes=range(10), random_state=0
     ).fit(X / 16, y)
     assert next(clf.module_.parameters()).device.type == "cpu"
+
+
+def test_cats_halving_schedule_gives_the_reference_rates():
+    """The reference's type2 schedule: the rate halves at epochs 2, 4, 6, ..."""
+    from sktime.datasets import load_airline
+
+    from sklpriv import CATSForecaster
+
+    class EpochRates(Callback):
+        def initialize(self):
+            self.rates = []
+            return self
+
+        def on_epoch_begin(self, net, **kwargs):
+            self.rates.append(net.optimizer_.param_groups[0]["lr"])
+
+    rec = EpochRates()
+    CATSForecaster(
+        seq_len=12,
+        patch_len=4,
+        d_model=8,
+        n_heads=2,
+        d_ff=8,
+        max_epochs=6,
+        lr=0.01,
+        validation_fraction=0.0,
+        callbacks=[rec],
+        random_state=0,
+    ).fit(load_airline(), fh=[1, 2, 3])
+    assert rec.rates == pytest.approx([0.01, 0.005, 0.005, 0.0025, 0.0025, 0.00125])
