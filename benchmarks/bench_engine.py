@@ -134,6 +134,44 @@ def run(case, path):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+ENGINE_ESTIMATORS = ("BayesNAMRegressor", "CATSForecaster", "TimeBridgeGenerator")
+
+
+def demo_rows(path, out, names):
+    """The demo's result rows of the estimators ``names``, run in the checkout at ``path``."""
+    code = (
+        "import json, pathlib, torch; torch.set_num_threads(1)\n"
+        "from sklpriv import _demo\n"
+        f"names = {tuple(names)!r}\n"
+        "secs = [s for s in _demo.SECTIONS if any(n in s[0] for n in names)]\n"
+        f"out = pathlib.Path({str(out)!r}); out.mkdir(parents=True, exist_ok=True)\n"
+        "rows = [r for _, fn in secs for r in fn(out).rows]\n"
+        "print(json.dumps(rows, default=str))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(path), "MPLBACKEND": "Agg"}
+    res = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=path, capture_output=True, text=True, check=True
+    )
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def demo_table(args, tmp):
+    rows = []
+    for name in ENGINE_ESTIMATORS:
+        before = args.before_bayesnam if name.startswith("BayesNAM") else None
+        before = Path(before or args.before).resolve()
+        pairs = zip(
+            demo_rows(before, tmp / "before", [name]),
+            demo_rows(ROOT, tmp / "after", [name]),
+            strict=True,
+        )
+        rows += [(b, a) for b, a in pairs]
+    out = []
+    for b, a in rows:
+        out.append([b["estimator"], b["metric"], f"{b['value']:.4g}", f"{a['value']:.4g}"])
+    return markdown_table(["demo section", "metric", "before", "after"], out)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--before", help="checkout of the commit before the engine")
@@ -143,6 +181,7 @@ def main(argv=None):
         "moved BayesNAM last",
     )
     p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--demo", action="store_true", help="also compare the demo's rows")
     p.add_argument("--worker", help=argparse.SUPPRESS)
     p.add_argument("--data", default=None, help="unused: sklearn/sktime data only")
     args = p.parse_args(argv)
@@ -192,6 +231,13 @@ def main(argv=None):
         "median time per epoch (TimeBridge: per 100 optimiser steps, 600 steps).\n\n"
         + markdown_table(head, rows)
     )
+    if args.demo:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            table = demo_table(args, Path(tmp))
+        body += "\n\nThe demo's sections of these estimators (same seeds):\n\n" + table
+        print(table)
     write_result(
         "engine",
         "Training engine: skorch vs the old loop",

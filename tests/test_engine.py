@@ -159,7 +159,7 @@ def test_step_budget_stops_mid_epoch():
 def test_warmup_plateau_gives_the_reference_rates():
     sched = WarmupPlateau(start=0.01, warmup=100, factor=0.5, patience=10, min_lr=0.2)
     opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
-    sched.start(opt)
+    sched.bind(opt)
     assert opt.param_groups[0]["lr"] == pytest.approx(0.01)  # the first step
     rates = [sched.step_with(1.0) for _ in range(100)]
     assert rates[49] == pytest.approx(0.505) and rates[-1] == 1.0
@@ -168,7 +168,7 @@ def test_warmup_plateau_gives_the_reference_rates():
     assert rates[:-1] == [1.0] * 12 and rates[-1] == 0.5  # the 11th step without 10%
     rates = [sched.step_with(0.8) for _ in range(50)]
     assert min(rates) == 0.2  # halved again and again, never below min_lr
-    no_warmup = WarmupPlateau(warmup=0, patience=2).start(
+    no_warmup = WarmupPlateau(warmup=0, patience=2).bind(
         torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
     )
     assert [no_warmup.step_with(1.0) for _ in range(4)] == [1.0, 1.0, 1.0, 0.5]
@@ -184,6 +184,13 @@ def test_user_callback_is_called_and_history_is_skorchs():
     assert rec.epochs == 3 and len(rec.after_step) == 12
     assert fitted.history[-1, "epoch"] == 3
     assert [sorted(r) for r in history_rows(fitted)] == [["epoch", "train_loss"]] * 3
+
+
+def test_callbacks_clone():
+    from sklearn.base import clone
+
+    for cb in (EMA(0.9, every=3), WarmupPlateau(start=0.1, warmup=4), StepBudget(5)):
+        assert clone(cb).get_params() == cb.get_params()
 
 
 def test_fitted_net_pickles_without_training_data(tmp_path):

@@ -264,3 +264,17 @@ def test_membership_inference_at_epsilon_1_is_near_chance(digits):
     assert np.mean(dp) < 0.58
     assert np.mean(mlp) > np.mean(dp) + 0.04
     assert max(bounds) <= 1.0  # a sound attack never proves more than the guarantee
+
+
+def test_partial_fit_on_smaller_chunks_keeps_the_accounted_rate(digits):
+    """Every call samples at the calibrated rate, whatever its n: the accountant's rate
+    is the one the batches are drawn at (chunked partial_fit once under-reported)."""
+    X, y = digits
+    est = DPSATClassifier(noise_multiplier=1.0, batch_size=64, classes=range(10), random_state=0)
+    est.partial_fit(X[:1000], y[:1000])
+    q = est.sample_rate_
+    est.partial_fit(X[1000:1100], y[1000:1100])
+    assert est.n_steps_ == 2 * round(1 / q)  # 1/q Poisson batches per call, any n
+    assert all(rate == q for _, rate, _ in est.accountant_.history)
+    lower = pld_epsilon(1.0, q, est.n_steps_, DELTA, pessimistic=False)
+    assert est.epsilon_ >= lower

@@ -344,7 +344,7 @@ class _BaseBayesNAM(BaseEstimator):
         weights, mask = self.module_.sample_weights(1), None
         if self.feature_dropout > 0:  # whole features dropped per row
             p = self.feature_dropout
-            mask = (torch.rand(zb.shape) > p).float() / (1 - p)
+            mask = (torch.rand(zb.shape, device=zb.device) > p).float() / (1 - p)
         eta, _ = self._eta(zb, weights, mask)
         return self._loss(eta[0], yb) + self.kl_weight * self.module_.kl() / self._n_train
 

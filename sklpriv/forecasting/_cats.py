@@ -565,7 +565,9 @@ class CATSForecaster(BaseForecaster):
                 max_epochs=max(1, self.max_epochs // 10),
                 user_callbacks=self.callbacks,
                 generator=torch.Generator().manual_seed(self._rng_seed),
+                device=self.device,
             )
+        self.network_ = self.network_.cpu().eval()
         self.history_ = [*self.history_, *({**h, "update": True} for h in history_rows(net))]
         return self
 

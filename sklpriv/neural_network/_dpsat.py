@@ -19,7 +19,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_co
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import TensorDataset
 
 from ..optim import DPSATOptimizer
 from ..privacy import (
@@ -49,6 +49,22 @@ def _mlp(n_in: int, hidden: tuple[int, ...], n_out: int) -> torch.nn.Module:
         n_in = h
     layers.append(torch.nn.Linear(n_in, n_out))
     return torch.nn.Sequential(*layers)
+
+
+def _to_device(obj, device):
+    """Tensors in (nested) dicts and lists moved to ``device``."""
+    if isinstance(obj, torch.Tensor):
+        return obj.to(device)
+    if isinstance(obj, dict):
+        return {k: _to_device(v, device) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_to_device(v, device) for v in obj)
+    return obj
+
+
+def _to_cpu(obj):
+    """What the next call needs, on the CPU: a model fitted on a GPU unpickles anywhere."""
+    return _to_device(obj, "cpu")
 
 
 class _BaseDPSAT(BaseEstimator):
@@ -197,6 +213,7 @@ class _BaseDPSAT(BaseEstimator):
         init_seed, sampling_seed, noise_seed = noise_seeds(self.random_state, self._n_calls, 3)
         self._n_calls += 1
         device = get_device(self.device)
+        check_delta(self.delta_, X.shape[0])  # every call protects its own records
         if reset:
             self._start(X.shape[1], init_seed)
         gsm = GradSampleModule(self.module_.to(device), loss_reduction="mean")
@@ -232,7 +249,8 @@ class _BaseDPSAT(BaseEstimator):
             direction=_DIRECTION[self.method],
             generator=noise_generator,
         )
-        opt.last_private_grad = self._last_private_grad
+        device = next(gsm.parameters()).device
+        opt.last_private_grad = _to_device(self._last_private_grad, device)
         return opt
 
     def _dp_epochs(self, gsm, opt, dataset, epochs: int, sampling) -> None:
@@ -241,9 +259,9 @@ class _BaseDPSAT(BaseEstimator):
         gsm.train()
         try:
             for _ in range(epochs):
-                loader = DPDataLoader.from_data_loader(
-                    DataLoader(dataset, batch_size=self.batch_size), generator=sampling
-                )
+                # the calibrated rate, whatever this call's n (partial_fit on chunks):
+                # the accountant steps with exactly the rate the batches are drawn at
+                loader = DPDataLoader(dataset, sample_rate=self.sample_rate_, generator=sampling)
                 for xb, yb in loader:
                     self._dp_step(gsm, opt, xb, yb)
                     self.accountant_.step(
@@ -284,8 +302,8 @@ class _BaseDPSAT(BaseEstimator):
 
     def _release(self, gsm, opt) -> None:
         """Keep what the next call needs; the module becomes a plain (CPU) module."""
-        self._optim_state = opt.original_optimizer.state_dict()
-        self._last_private_grad = opt.last_private_grad
+        self._optim_state = _to_cpu(opt.original_optimizer.state_dict())
+        self._last_private_grad = _to_cpu(opt.last_private_grad)
         gsm._close()  # remove opacus' hooks and per-sample buffers: module_ is a plain module
         self.module_ = gsm._module.cpu()
         self.module_.eval()
@@ -316,7 +334,7 @@ class _BaseDPSAT(BaseEstimator):
                 self._loss(gsm(xc), yc).backward()
             else:  # empty Poisson batch: no per-sample gradient, the noise is still added
                 for p in opt.params:
-                    p.grad_sample = torch.zeros((0, *p.shape), dtype=p.dtype)
+                    p.grad_sample = torch.zeros((0, *p.shape), dtype=p.dtype, device=p.device)
             if i < len(chunks) - 1:
                 opt.signal_skip_step(do_skip=True)
                 final()

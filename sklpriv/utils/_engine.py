@@ -294,25 +294,25 @@ class WarmupPlateau(Callback):
     >>> import torch
     >>> from sklpriv.utils import WarmupPlateau
     >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
-    >>> sched = WarmupPlateau(start=0.1, warmup=10, patience=5).start(opt)
+    >>> sched = WarmupPlateau(start=0.1, warmup=10, patience=5).bind(opt)
     >>> rates = [sched.step_with(1.0) for _ in range(17)]
     >>> [round(r, 2) for r in rates[:1] + rates[4:5] + rates[9:10]], rates[-1]
     ([0.19, 0.55, 1.0], 0.5)
     """
 
     def __init__(self, start=0.0, warmup=0, factor=0.5, patience=3000, threshold=0.1, min_lr=0.0):
-        self.start_factor = start
+        self.start = start
         self.warmup = warmup
         self.factor = factor
         self.patience = patience
         self.threshold = threshold
         self.min_lr = min_lr
 
-    def start(self, optimizer):
+    def bind(self, optimizer):
         """Bind to ``optimizer`` (sets the first step's rate); return ``self``."""
         self.optimizer_, self.steps_ = optimizer, 0
         self.warmup_ = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, _WarmupFactor(self.start_factor, self.warmup)
+            optimizer, _WarmupFactor(self.start, self.warmup)
         )
         self.plateau_ = torch.optim.lr_scheduler.ReduceLROnPlateau(
             optimizer,
@@ -333,7 +333,7 @@ class WarmupPlateau(Callback):
         return self.optimizer_.param_groups[0]["lr"]
 
     def on_train_begin(self, net, **kwargs):
-        self.start(net.optimizer_)
+        self.bind(net.optimizer_)
 
     def on_batch_end(self, net, training, loss=None, **kwargs):
         if training:
@@ -479,7 +479,7 @@ def fit_net(
     callbacks: Sequence[Callback] = (),
     user_callbacks: Sequence | None = None,
     generator: torch.Generator | None = None,
-    device=None,
+    device="cpu",
     verbose: int = 0,
     desc: str = "training",
     optimizer_kwargs: dict | None = None,
@@ -513,8 +513,8 @@ def fit_net(
         The estimator's ``callbacks`` parameter: skorch callbacks or ``(name, callback)``.
     generator : torch.Generator or None, default=None
         Seeds the shuffling.
-    device : str or None, default=None
-        See :func:`get_device`.
+    device : str or None, default="cpu"
+        See :func:`get_device` (``None``: CUDA when available).
     verbose : int, default=0
         > 0: :class:`EpochProgress`.
     desc : str, default="training"

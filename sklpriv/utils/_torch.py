@@ -99,7 +99,9 @@ def torch_rng(seed: int) -> Iterator[None]:
     >>> bool(torch.equal(a, b))
     True
     """
-    with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=[]):
+    # fork (and restore) every device's generator that manual_seed reseeds
+    cuda = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+    with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=cuda):
         torch.manual_seed(seed)
         yield
 
