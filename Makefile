@@ -15,8 +15,13 @@ $(VENV)/.torch:
 	$(PIP) install --quiet $(TORCH)
 	touch $@
 
+# torchattacks (a test/benchmark peer of sklpriv.robust) declares torchvision, which does
+# not load beside the CPU torch and would pull a CUDA torch: install it without deps
 $(VENV)/.installed-%: pyproject.toml $(VENV)/.torch
 	$(PIP) install --quiet -e ".[$*]"
+	if [ "$*" = dev ] || [ "$*" = bench ]; then \
+		$(PIP) install --quiet requests && $(PIP) install --quiet --no-deps "torchattacks>=3.5"; \
+	fi
 	touch $@
 
 demo: $(VENV)/.installed-plot

@@ -862,6 +862,24 @@ patience, device, callbacks, random_state, verbose
     True
     """
 
+    def _torch_logits(self, X: torch.Tensor, random: bool = False) -> torch.Tensor:
+        """Logits of an input tensor, differentiable in ``X`` (the hook of the attacks in
+        :mod:`sklpriv.robust`): at the posterior means, or one weight draw (``random``).
+
+        The quantile encoding is not differentiable: a ``TypeError`` then.
+        """
+        check_is_fitted(self)
+        if self.quantile_transformer_ is not None:
+            raise TypeError(
+                "feature_encoding='quantile' has no gradient: attack a model "
+                "fitted with feature_encoding='standard'."
+            )
+        mean = torch.as_tensor(self.x_mean_, dtype=X.dtype)
+        Z = ((X - mean) / torch.as_tensor(self.x_scale_, dtype=X.dtype)).float()
+        eta, _ = self._eta(Z, self.module_.sample_weights(1, mean=not random))
+        eta = eta[0]
+        return torch.cat([torch.zeros_like(eta), eta], 1) if eta.shape[1] == 1 else eta
+
     def _encode_y(self, y, reset=True, classes=None):
         self._fit_labels(y, classes)
         return torch.as_tensor(self._encode_labels(y), dtype=torch.long)

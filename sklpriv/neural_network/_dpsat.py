@@ -592,6 +592,13 @@ class DPSATClassifier(ClassifierMixin, LabelEncodedClassifierMixin, _BaseDPSAT):
         )
         return np.unique(y)
 
+    def _torch_logits(self, X: torch.Tensor, random: bool = False) -> torch.Tensor:
+        """Logits of an input tensor, differentiable in ``X`` (the hook of the attacks in
+        :mod:`sklpriv.robust`; ``random`` is ignored: the network is deterministic).
+        """
+        check_is_fitted(self)
+        return self.module_(X.to(next(self.module_.parameters()).dtype))
+
     def _encode_y(self, y, reset, classes=None):
         if reset:
             check_classification_targets(y)
