@@ -194,3 +194,24 @@ def test_X_outside_the_bounds_raises(standard, digits):
         PGDAttack(standard).generate(X[:5] * 16, y[:5])
     with pytest.raises(ValueError, match="not in the classes"):
         PGDAttack(standard).generate(X[:5], np.full(5, 42))
+
+
+def test_plot_adversarial_examples(mlp, digits, tmp_path):
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from sklpriv.robust import plot_adversarial_examples
+
+    X, y = digits
+    Xt, yt = X[:6].astype(np.float32), y[:6]
+    adv = PGDAttack(mlp, radius=0.2, steps=10, random_state=0).generate(Xt, yt)
+    with torch.no_grad():
+        pred = mlp(torch.as_tensor(adv)).argmax(1).numpy()
+    axes = plot_adversarial_examples(Xt, adv, y=yt, y_pred=pred, n_examples=6)
+    assert axes.shape == (3, 6) and axes[0, 0].get_title().startswith(f"y={yt[0]}")
+    axes[0, 0].figure.savefig(tmp_path / "adv.png")
+    with pytest.raises(ValueError, match="shape"):
+        plot_adversarial_examples(Xt, adv[:3])
+    with pytest.raises(ValueError, match="image_shape"):
+        plot_adversarial_examples(Xt[:, :10], adv[:, :10])
