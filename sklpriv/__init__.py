@@ -10,8 +10,10 @@ from .cluster import DPMorseClustering  # noqa: E402
 from .forecasting import CATSForecaster  # noqa: E402
 from .generative import TimeBridgeGenerator  # noqa: E402
 from .neural_network import DPSATClassifier, DPSATRegressor  # noqa: E402
+from .robust import AdversarialClassifier  # noqa: E402
 
 __all__ = [
+    "AdversarialClassifier",
     "BayesNAMClassifier",
     "BayesNAMRegressor",
     "CATSForecaster",

@@ -25,6 +25,7 @@ import pytest
 from sklearn.exceptions import NotFittedError
 
 from sklpriv import (
+    AdversarialClassifier,
     BayesNAMClassifier,
     BayesNAMRegressor,
     CATSForecaster,
@@ -93,6 +94,13 @@ TABULAR = {
     ),
     "BayesNAMRegressor": (lambda: BayesNAMRegressor(**_NAM), Y_REG, "regressor"),
     "BayesNAMClassifier": (lambda: BayesNAMClassifier(**_NAM), Y_CLF, "classifier"),
+    "AdversarialClassifier": (
+        lambda: AdversarialClassifier(
+            hidden_layer_sizes=(8,), attack_steps=2, max_epochs=3, bounds=None, random_state=0
+        ),
+        Y_CLF,
+        "classifier",
+    ),
 }
 
 

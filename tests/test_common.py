@@ -35,6 +35,17 @@ CHECK_PARAMS: dict[str, dict] = {
         "random_state": 0,
     },
     "BayesNAMRegressor": _BAYESNAM_FAST,
+    # a small net, a 2-step attack; the checks' data do not lie in [0, 1]: no bounds
+    "AdversarialClassifier": {
+        "hidden_layer_sizes": (16,),
+        "attack_steps": 2,
+        "n_bridges": 2,
+        "max_epochs": 20,
+        "lr": 1e-2,
+        "batch_size": 32,
+        "bounds": None,
+        "random_state": 0,
+    },
     "BayesNAMClassifier": _BAYESNAM_FAST,
     # a tiny transformer, a few steps: the checks run on 2-D (univariate) windows
     "TimeBridgeGenerator": {

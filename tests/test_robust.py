@@ -215,3 +215,65 @@ def test_plot_adversarial_examples(mlp, digits, tmp_path):
         plot_adversarial_examples(Xt, adv[:3])
     with pytest.raises(ValueError, match="image_shape"):
         plot_adversarial_examples(Xt[:, :10], adv[:, :10])
+
+
+# ---- adversarial training ---------------------------------------------------------------
+
+
+def test_bridged_with_one_bridge_is_trades():
+    from sklpriv.robust import bridged_loss, trades_loss
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(5, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3))
+    x, y = torch.rand(16, 5), torch.randint(0, 3, (16,))
+    delta = 0.1 * torch.randn(16, 5)
+    a, b = trades_loss(net, x, y, delta, 6.0), bridged_loss(net, x, y, delta, 6.0, 1)
+    assert abs(float(a) - float(b)) < 1e-6
+    # more bridges: a different (path) loss, the same clean cross-entropy at beta 0
+    assert not torch.isclose(a, bridged_loss(net, x, y, delta, 6.0, 5))
+    ce = torch.nn.functional.cross_entropy(net(x), y)
+    assert torch.isclose(bridged_loss(net, x, y, delta, 0.0, 5), ce)
+
+
+@pytest.fixture(scope="module")
+def defended(digits):
+    """The four methods on the same data, seed and network (radius 0.15, 7 PGD steps)."""
+    from sklearn.model_selection import train_test_split
+
+    from sklpriv.robust import AdversarialClassifier
+
+    X, y = digits
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.25, random_state=0, stratify=y)
+    kw = dict(hidden_layer_sizes=(128,), max_epochs=30, attack_steps=7, lr=2e-3, radius=0.15)
+    models = {
+        m: AdversarialClassifier(method=m, random_state=0, **kw).fit(X_tr, y_tr)
+        for m in ("standard", "at", "trades", "bridged")
+    }
+    return models, X_te, y_te
+
+
+def test_the_defences_beat_no_defence(defended):
+    models, X_te, y_te = defended
+    robust = {m: clf.robust_score(X_te, y_te) for m, clf in models.items()}  # PGD-20
+    assert robust["standard"] < 0.25
+    for m in ("at", "trades", "bridged"):
+        assert robust[m] >= 0.5, robust
+        assert models[m].score(X_te, y_te) > 0.9
+    # and against a stronger attack (more steps, another start): no masked gradients
+    strong = PGDAttack(models["bridged"], radius=0.15, steps=50, random_state=1)
+    assert robust_accuracy(models["bridged"], X_te, y_te, strong) >= robust["bridged"] - 0.05
+
+
+def test_adversarial_classifier_api(defended, digits):
+    from sklpriv.robust import AdversarialClassifier
+
+    models, X_te, y_te = defended
+    clf = models["bridged"]
+    assert list(clf.classes_) == list(range(10)) and len(clf.history_) == 30
+    proba = clf.predict_proba(X_te)
+    assert proba.shape == (len(X_te), 10) and np.allclose(proba.sum(1), 1)
+    X, y = digits
+    with pytest.raises(ValueError, match="bounds"):
+        AdversarialClassifier(max_epochs=1).fit(X * 16, y)
+    with pytest.raises(ValueError, match="method"):
+        AdversarialClassifier(method="mart").fit(X, y)

@@ -32,6 +32,7 @@ from ..privacy import (
 )
 from ..utils import (
     LabelEncodedClassifierMixin,
+    build_module,
     get_device,
     progress_bar,
     to_numpy,
@@ -40,15 +41,6 @@ from ..utils import (
 )
 
 _DIRECTION = {"dpsat": "gradient", "dpsat_momentum": "momentum", "dpsgd": "none", "dpsam": "none"}
-
-
-def _mlp(n_in: int, hidden: tuple[int, ...], n_out: int) -> torch.nn.Module:
-    layers: list[torch.nn.Module] = []
-    for h in hidden:
-        layers += [torch.nn.Linear(n_in, h), torch.nn.ReLU()]
-        n_in = h
-    layers.append(torch.nn.Linear(n_in, n_out))
-    return torch.nn.Sequential(*layers)
 
 
 def _to_device(obj, device):
@@ -144,12 +136,7 @@ class _BaseDPSAT(BaseEstimator):
 
     # ---- building -------------------------------------------------------------------------
     def _build_module_for(self, n_features: int, n_outputs: int) -> torch.nn.Module:
-        if self.module is None:
-            module = _mlp(n_features, tuple(self.hidden_layer_sizes), n_outputs)
-        elif isinstance(self.module, torch.nn.Module):
-            module = copy.deepcopy(self.module)  # never train the user's instance in place
-        else:
-            module = self.module(n_features, n_outputs)
+        module = build_module(self.module, self.hidden_layer_sizes, n_features, n_outputs)
         errors = ModuleValidator.validate(module, strict=False)
         if errors:
             raise ValueError(

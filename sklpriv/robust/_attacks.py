@@ -69,11 +69,12 @@ class _Target:
         for layer in self.pre:
             x = layer(x)
         if self.classes is None:
+            was = self.model.training
             self.model.train(random)  # EOT: the module's own randomness (dropout) on
             try:
                 return self.model(x.to(next(self.model.parameters()).dtype))
             finally:
-                self.model.eval()
+                self.model.train(was)
         return self.model._torch_logits(x, random=random)
 
     def label_index(self, y) -> torch.Tensor:
@@ -213,17 +214,26 @@ class PGDAttack:
         if self.radius == 0 or self.steps == 0:
             return X.copy()
         gen = torch.Generator().manual_seed(check_torch_seed(self.random_state))
-        x = self._project(x0, x0 + self._start(x0, gen))
+        x = self._perturb(target, x0, labels, gen)
+        return x.numpy().astype(X.dtype, copy=False).reshape(X.shape)
+
+    def _perturb(self, target, x0, labels, gen, objective=None, start=None):
+        """The PGD loop on tensors (the adversarial trainers call it too).
+
+        ``objective(logits, labels)`` replaces the cross-entropy (TRADES' KL inner
+        maximisation); ``start`` replaces the random start.
+        """
+        x = self._project(x0, x0 + self._start(x0, gen) if start is None else start)
         step = self.step_size if self.step_size is not None else 2.5 * self.radius / self.steps
         g_acc = torch.zeros_like(x0)
         for _ in range(self.steps):
-            grad = self._gradient(target, x, labels, gen)
+            grad = self._gradient(target, x, labels, gen, objective)
             if self.momentum > 0:  # MI-FGSM
                 l1 = grad.abs().flatten(1).sum(1).clamp_min(1e-12)
                 g_acc = self.momentum * g_acc + grad / _expand(l1, grad)
                 grad = g_acc
             x = self._project(x0, x + step * self._direction(grad))
-        return x.detach().numpy().astype(X.dtype, copy=False).reshape(X.shape)
+        return x.detach()
 
     # ---- the steps ----------------------------------------------------------------------
     def _check_params(self):
@@ -264,8 +274,9 @@ class PGDAttack:
         r = torch.rand(len(x0), generator=gen, dtype=x0.dtype) * self.radius
         return d * _expand(r, d)
 
-    def _gradient(self, target, x, labels, gen):
+    def _gradient(self, target, x, labels, gen, objective=None):
         """Mean input gradient over EOT passes and noisy copies (the transfer attack)."""
+        objective = objective or torch.nn.functional.cross_entropy
         total = torch.zeros_like(x)
         for _ in range(self.eot_samples):
             for _ in range(self.n_noise):
@@ -274,7 +285,7 @@ class PGDAttack:
                     xi = xi + self.input_noise * torch.randn(x.shape, generator=gen, dtype=x.dtype)
                 xi.requires_grad_(True)
                 logits = target.logits(xi, random=self.eot_samples > 1)
-                loss = torch.nn.functional.cross_entropy(logits, labels)
+                loss = objective(logits, labels)
                 (grad,) = torch.autograd.grad(-loss if self.targeted else loss, xi)
                 total += grad
         return total / (self.eot_samples * self.n_noise)

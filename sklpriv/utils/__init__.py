@@ -13,6 +13,7 @@ from ._engine import (
     history_rows,
     progress_bar,
 )
+from ._modules import build_module
 from ._torch import (
     check_torch_seed,
     get_device,
@@ -33,6 +34,7 @@ __all__ = [
     "TensorLoader",
     "WarmupPlateau",
     "all_estimators",
+    "build_module",
     "check_heads",
     "check_series",
     "check_torch_seed",

@@ -1,0 +1,353 @@
+"""AdversarialClassifier: adversarial training (Madry AT, TRADES, bridged AT) on skorch."""
+
+from __future__ import annotations
+
+import copy
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ..utils import (
+    LabelEncodedClassifierMixin,
+    build_module,
+    check_torch_seed,
+    fit_net,
+    history_rows,
+    to_numpy,
+    to_tensor,
+    torch_rng,
+)
+from ._attacks import PGDAttack, _Target, robust_accuracy
+
+
+def _kl(log_p, log_q):
+    """Batch mean of KL(p || q) from log-probabilities (TRADES' ``KLDivLoss`` / batch)."""
+    return F.kl_div(log_q, log_p, reduction="batchmean", log_target=True)
+
+
+def trades_loss(module, x, y, delta, beta):
+    """TRADES: ``CE(f(x), y) + beta * KL(p(x) || p(x + delta))``.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        Returns logits.
+    x, delta : torch.Tensor
+        Clean inputs and their perturbation.
+    y : torch.Tensor
+        Class indices.
+    beta : float
+
+    Returns
+    -------
+    loss : torch.Tensor
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklpriv.robust import bridged_loss, trades_loss
+    >>> net, x, y = torch.nn.Linear(3, 2), torch.rand(4, 3), torch.tensor([0, 1, 0, 1])
+    >>> d = 0.1 * torch.rand(4, 3)
+    >>> bool(torch.isclose(trades_loss(net, x, y, d, 6.0), bridged_loss(net, x, y, d, 6.0, 1)))
+    True
+    """
+    logits = module(x)
+    log_p, log_q = F.log_softmax(logits, 1), F.log_softmax(module(x + delta), 1)
+    return F.cross_entropy(logits, y) + beta * _kl(log_p, log_q)
+
+
+def bridged_loss(module, x, y, delta, beta, n_bridges):
+    """Bridged AT: ``CE(f(x), y) + beta * sum_k KL(p_{k-1} || p_k)``.
+
+    ``p_k`` is the softmax at ``x + (k / m) delta``, ``m = n_bridges``; as in the official
+    trainer (Harry24k/adversarial-defenses-pytorch, ``bat.py``) the sum is not divided
+    by ``m`` and nothing is detached. ``m = 1`` is TRADES' loss.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+    x, delta : torch.Tensor
+    y : torch.Tensor
+    beta : float
+    n_bridges : int
+
+    Returns
+    -------
+    loss : torch.Tensor
+    """
+    logits = module(x)
+    loss, log_prev = F.cross_entropy(logits, y), F.log_softmax(logits, 1)
+    for k in range(1, n_bridges + 1):
+        log_next = F.log_softmax(module(x + (k / n_bridges) * delta), 1)
+        loss = loss + beta * _kl(log_prev, log_next)
+        log_prev = log_next
+    return loss
+
+
+class AdversarialClassifier(ClassifierMixin, LabelEncodedClassifierMixin, BaseEstimator):
+    """A neural classifier trained against PGD: Madry AT, TRADES or bridged AT.
+
+    Every training batch first gets its adversarial perturbation ``delta`` (PGD inside
+    the ``radius`` ball, ``attack_steps`` steps), then the network takes a step on the
+    method's loss: ``"at"`` the cross-entropy at ``x + delta`` (Madry et al.);
+    ``"trades"`` ``CE(f(x), y) + beta KL(p(x) || p(x + delta))`` with ``delta`` from PGD
+    on that KL (start ``x + 0.001 N(0, 1)``); ``"bridged"`` (Kim et al.)
+    ``CE(f(x), y) + beta sum_k KL(p_{k-1} || p_k)`` over ``n_bridges`` points
+    ``x + (k/m) delta`` with ``delta`` from PGD on the cross-entropy; ``"standard"`` no
+    attack. Trained through skorch (:func:`sklpriv.utils.fit_net`).
+
+    Parameters
+    ----------
+    module : torch.nn.Module class or instance, default=None
+        ``None``: a ReLU MLP with ``hidden_layer_sizes``; a class is called as
+        ``module(n_features, n_classes)``; an instance is deep-copied.
+    hidden_layer_sizes : tuple of int, default=(256, 256)
+    method : {"bridged", "trades", "at", "standard"}, default="bridged"
+    radius : float, default=0.1
+        Adversarial budget.
+    norm : {"linf", "l2"}, default="linf"
+    attack_steps : int, default=10
+    attack_step_size : float or None, default=None
+        ``None``: ``2.5 * radius / attack_steps``.
+    n_bridges : int, default=5
+        ``m`` of bridged AT (the trainer has no default; 5 is the paper's starting point).
+    beta : float, default=6.0
+        Weight of the KL terms (TRADES' CIFAR value).
+    bounds : tuple (low, high) or None, default=(0, 1)
+        Input range the perturbed inputs are clipped to.
+    lr : float, default=1e-3
+        Adam's learning rate.
+    batch_size : int, default=128
+    max_epochs : int, default=30
+    device : str or None, default="cpu"
+    callbacks : list of skorch callbacks or None, default=None
+        Extra skorch callbacks for the training net.
+    random_state : int, RandomState instance or None, default=None
+    verbose : int, default=0
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    module_ : torch.nn.Module
+    net_ : sklpriv.utils.LossNet
+    history_ : list of dict
+        Per epoch: ``epoch``, ``train_loss`` (the method's loss; for ``"at"`` the
+        adversarial cross-entropy).
+    n_features_in_ : int
+
+    References
+    ----------
+    .. [1] H. Zhang et al. "Theoretically Principled Trade-off between Robustness and
+       Accuracy." ICML 2019.
+    .. [2] H. Kim, W. Lee, S. Lee, J. Lee. "Bridged Adversarial Training." Neural
+       Networks, 2023.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklpriv.robust import AdversarialClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = AdversarialClassifier(hidden_layer_sizes=(64,), max_epochs=5, attack_steps=3,
+    ...                             random_state=0).fit(X / 16, y)
+    >>> clf.score(X / 16, y) > 0.5
+    True
+    """
+
+    _parameter_constraints: dict = {
+        "module": [None, type, torch.nn.Module],
+        "hidden_layer_sizes": [tuple, list],
+        "method": [StrOptions({"bridged", "trades", "at", "standard"})],
+        "radius": [Interval(Real, 0, None, closed="left")],
+        "norm": [StrOptions({"linf", "l2"})],
+        "attack_steps": [Interval(Integral, 1, None, closed="left")],
+        "attack_step_size": [Interval(Real, 0, None, closed="neither"), None],
+        "n_bridges": [Interval(Integral, 1, None, closed="left")],
+        "beta": [Interval(Real, 0, None, closed="left")],
+        "bounds": [tuple, list, None],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "device": [str, None],
+        "callbacks": [list, tuple, None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        module=None,
+        *,
+        hidden_layer_sizes=(256, 256),
+        method: str = "bridged",
+        radius: float = 0.1,
+        norm: str = "linf",
+        attack_steps: int = 10,
+        attack_step_size: float | None = None,
+        n_bridges: int = 5,
+        beta: float = 6.0,
+        bounds=(0, 1),
+        lr: float = 1e-3,
+        batch_size: int = 128,
+        max_epochs: int = 30,
+        device: str | None = "cpu",
+        callbacks=None,
+        random_state=None,
+        verbose: int = 0,
+    ):
+        self.module = module
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.method = method
+        self.radius = radius
+        self.norm = norm
+        self.attack_steps = attack_steps
+        self.attack_step_size = attack_step_size
+        self.n_bridges = n_bridges
+        self.beta = beta
+        self.bounds = bounds
+        self.lr = lr
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.device = device
+        self.callbacks = callbacks
+        self.random_state = random_state
+        self.verbose = verbose
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Train the network on adversarial examples of every batch.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs in ``bounds``.
+        y : array-like of shape (n_samples,)
+
+        Returns
+        -------
+        self : AdversarialClassifier
+        """
+        X, y = validate_data(self, X, y, reset=True, dtype=np.float32)
+        if self.bounds is not None and (X.min() < self.bounds[0] or X.max() > self.bounds[1]):
+            raise ValueError(
+                f"X lies outside bounds={tuple(self.bounds)} (min {X.min():.3g}, max "
+                f"{X.max():.3g}): scale it into them, or pass the bounds of its space."
+            )
+        self._fit_labels(y)
+        yt = torch.as_tensor(self._encode_labels(y), dtype=torch.long)
+        seed = check_torch_seed(check_random_state(self.random_state))
+        self._gen = torch.Generator().manual_seed(seed)
+        try:
+            with torch_rng(seed):
+                self.module_ = build_module(
+                    self.module, self.hidden_layer_sizes, X.shape[1], len(self.classes_)
+                )
+                self.net_ = fit_net(
+                    self.module_,
+                    self._objective,
+                    (to_tensor(X), yt),
+                    lr=self.lr,
+                    batch_size=self.batch_size,
+                    max_epochs=self.max_epochs,
+                    user_callbacks=self.callbacks,
+                    generator=self._gen,
+                    device=self.device,
+                    verbose=self.verbose,
+                    desc=type(self).__name__,
+                )
+        finally:
+            del self._gen
+        self.module_.cpu().eval()
+        self.history_ = history_rows(self.net_)
+        return self
+
+    def _attack(self, module):
+        return PGDAttack(
+            module,
+            radius=self.radius,
+            norm=self.norm,
+            steps=self.attack_steps,
+            step_size=self.attack_step_size,
+            bounds=None if self.bounds is None else tuple(self.bounds),
+        )
+
+    def _delta(self, module, x, y):
+        """The batch's adversarial perturbation (the network's mode left as it is)."""
+        attack, target = self._attack(module), _Target(module)
+        if self.method == "trades":  # TPGD: ascend KL(p(x) || p(x')) from x + 0.001 N(0, 1)
+            with torch.no_grad():
+                log_p = F.log_softmax(module(x), 1)
+            start = 0.001 * torch.randn(x.shape, generator=self._gen, dtype=x.dtype)
+            x_adv = attack._perturb(
+                target,
+                x,
+                y,
+                self._gen,
+                objective=lambda z, _: _kl(log_p, F.log_softmax(z, 1)),
+                start=start,
+            )
+        else:
+            x_adv = attack._perturb(target, x, y, self._gen)
+        return (x_adv - x).detach()
+
+    def _objective(self, module, x, y, training):
+        """The method's loss of a batch (adversarial examples made first)."""
+        if self.method == "standard" or self.radius == 0:
+            return F.cross_entropy(module(x), y)
+        delta = self._delta(module, x, y)
+        if self.method == "at":
+            return F.cross_entropy(module(x + delta), y)
+        if self.method == "trades":
+            return trades_loss(module, x, y, delta, self.beta)
+        return bridged_loss(module, x, y, delta, self.beta, self.n_bridges)
+
+    def _torch_logits(self, X: torch.Tensor, random: bool = False) -> torch.Tensor:
+        """Logits of an input tensor, differentiable in ``X`` (the attacks' hook)."""
+        check_is_fitted(self)
+        return self.module_(X.to(next(self.module_.parameters()).dtype))
+
+    def predict_proba(self, X):
+        """Class probabilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=np.float32)
+        with torch.no_grad():  # float64: a row's result does not depend on the batch
+            logits = copy.deepcopy(self.module_).double()(to_tensor(X, dtype=torch.float64))
+        return to_numpy(torch.softmax(logits, 1))
+
+    def robust_score(self, X, y, attack: PGDAttack | None = None) -> float:
+        """Accuracy under ``attack`` (default: PGD-20 at the training radius and norm).
+
+        Parameters
+        ----------
+        X, y : array-like
+        attack : PGDAttack or None, default=None
+
+        Returns
+        -------
+        accuracy : float
+        """
+        check_is_fitted(self)
+        if attack is None:
+            attack = PGDAttack(
+                self,
+                radius=self.radius,
+                norm=self.norm,
+                steps=20,
+                random_state=0,
+                bounds=None if self.bounds is None else tuple(self.bounds),
+            )
+        return robust_accuracy(self, np.asarray(X, dtype=np.float64), y, attack)
