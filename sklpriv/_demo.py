@@ -313,12 +313,62 @@ def demo_timebridge(out: Path) -> DemoResult:
 
 
 # (title, function) in the order they run; each estimator issue appends its section.
+def demo_robust(out: Path) -> DemoResult:
+    """AdversarialClassifier on digits: bridged adversarial training vs standard training."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    from sklpriv.robust import AdversarialClassifier, PGDAttack, plot_adversarial_examples
+
+    X, y = load_digits(return_X_y=True)
+    X_tr, X_te, y_tr, y_te = train_test_split(
+        X / 16.0, y, test_size=0.25, random_state=0, stratify=y
+    )
+    kw = dict(hidden_layer_sizes=(128,), max_epochs=30, attack_steps=7, lr=2e-3, radius=0.15)
+    fitted = {
+        m: AdversarialClassifier(method=m, random_state=0, **kw).fit(X_tr, y_tr)
+        for m in ("standard", "bridged")
+    }
+    robust = {m: clf.robust_score(X_te, y_te) for m, clf in fitted.items()}
+    X_adv = PGDAttack(fitted["standard"], radius=0.15, steps=20, random_state=0).generate(
+        X_te[:8], y_te[:8]
+    )
+    axes = plot_adversarial_examples(
+        X_te[:8], X_adv, y=y_te[:8], y_pred=fitted["standard"].predict(X_adv)
+    )
+    fig_name = _savefig(axes[0, 0].figure, out, "robust_digits.png")
+    clean = fitted["bridged"].score(X_te, y_te)
+    return DemoResult(
+        rows=[
+            {
+                "estimator": "AdversarialClassifier",
+                "data": "digits, PGD-20 at L-inf 0.15",
+                "metric": "robust accuracy (bridged AT)",
+                "value": robust["bridged"],
+                "baseline": "standard training",
+                "baseline value": robust["standard"],
+            }
+        ],
+        figures=[fig_name],
+        text=(
+            f"Under PGD-20 at radius 0.15 the standard network keeps "
+            f"{robust['standard']:.1%} of the test digits; bridged adversarial training "
+            f"keeps {robust['bridged']:.1%} at a clean accuracy of {clean:.1%}. The figure "
+            "shows digits the attack turned for the standard network."
+        ),
+    )
+
+
 SECTIONS: list[tuple[str, Callable[[Path], DemoResult]]] = [
     ("DPMorseClustering: two moons at epsilon 3", demo_dp_morse),
     ("DPSATClassifier vs DP-SGD: digits at epsilon 3", demo_dpsat),
     ("BayesNAMRegressor: diabetes shape functions with credible bands", demo_bayesnam),
     ("CATSForecaster: airline passengers, 24 months ahead", demo_cats),
     ("TimeBridgeGenerator: sines from a GP prior", demo_timebridge),
+    ("AdversarialClassifier: bridged adversarial training on digits", demo_robust),
 ]
 
 

@@ -277,3 +277,13 @@ def test_adversarial_classifier_api(defended, digits):
         AdversarialClassifier(max_epochs=1).fit(X * 16, y)
     with pytest.raises(ValueError, match="method"):
         AdversarialClassifier(method="mart").fit(X, y)
+
+
+def test_demo_section(tmp_path):
+    pytest.importorskip("matplotlib")
+    from sklpriv._demo import demo_robust
+
+    res = demo_robust(tmp_path)
+    row = res.rows[0]
+    assert row["value"] > row["baseline value"] + 0.3
+    assert (tmp_path / res.figures[0]).exists()
