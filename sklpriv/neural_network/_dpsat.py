@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import functools
 import math
 import warnings
@@ -32,7 +31,9 @@ from ..privacy import (
 )
 from ..utils import (
     LabelEncodedClassifierMixin,
+    ModuleLogitsMixin,
     build_module,
+    forward_float64,
     get_device,
     progress_bar,
     to_numpy,
@@ -387,8 +388,7 @@ class _BaseDPSAT(BaseEstimator):
         """Network outputs in float64: a row's prediction does not depend on the batch."""
         check_is_fitted(self)
         X = self._check_X(X, reset=False)
-        with torch.no_grad():
-            return copy.deepcopy(self.module_).double()(to_tensor(X, dtype=torch.float64))
+        return forward_float64(self.module_, X)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -396,7 +396,7 @@ class _BaseDPSAT(BaseEstimator):
         return tags
 
 
-class DPSATClassifier(ClassifierMixin, LabelEncodedClassifierMixin, _BaseDPSAT):
+class DPSATClassifier(ClassifierMixin, LabelEncodedClassifierMixin, ModuleLogitsMixin, _BaseDPSAT):
     """Differentially private classifier trained by DP-SAT (or DP-SGD / DP-SAM) on opacus.
 
     Every step samples a Poisson batch, clips per-sample gradients to ``max_grad_norm``,
@@ -578,13 +578,6 @@ class DPSATClassifier(ClassifierMixin, LabelEncodedClassifierMixin, _BaseDPSAT):
             stacklevel=5,
         )
         return np.unique(y)
-
-    def _torch_logits(self, X: torch.Tensor, random: bool = False) -> torch.Tensor:
-        """Logits of an input tensor, differentiable in ``X`` (the hook of the attacks in
-        :mod:`sklpriv.robust`; ``random`` is ignored: the network is deterministic).
-        """
-        check_is_fitted(self)
-        return self.module_(X.to(next(self.module_.parameters()).dtype))
 
     def _encode_y(self, y, reset, classes=None):
         if reset:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from numbers import Integral, Real
 
 import numpy as np
@@ -15,9 +14,11 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..utils import (
     LabelEncodedClassifierMixin,
+    ModuleLogitsMixin,
     build_module,
     check_torch_seed,
     fit_net,
+    forward_float64,
     history_rows,
     to_numpy,
     to_tensor,
@@ -90,7 +91,9 @@ def bridged_loss(module, x, y, delta, beta, n_bridges):
     return loss
 
 
-class AdversarialClassifier(ClassifierMixin, LabelEncodedClassifierMixin, BaseEstimator):
+class AdversarialClassifier(
+    ClassifierMixin, LabelEncodedClassifierMixin, ModuleLogitsMixin, BaseEstimator
+):
     """A neural classifier trained against PGD: Madry AT, TRADES or bridged AT.
 
     Every training batch first gets its adversarial perturbation ``delta`` (PGD inside
@@ -306,11 +309,6 @@ class AdversarialClassifier(ClassifierMixin, LabelEncodedClassifierMixin, BaseEs
             return trades_loss(module, x, y, delta, self.beta)
         return bridged_loss(module, x, y, delta, self.beta, self.n_bridges)
 
-    def _torch_logits(self, X: torch.Tensor, random: bool = False) -> torch.Tensor:
-        """Logits of an input tensor, differentiable in ``X`` (the attacks' hook)."""
-        check_is_fitted(self)
-        return self.module_(X.to(next(self.module_.parameters()).dtype))
-
     def predict_proba(self, X):
         """Class probabilities.
 
@@ -324,9 +322,7 @@ class AdversarialClassifier(ClassifierMixin, LabelEncodedClassifierMixin, BaseEs
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float32)
-        with torch.no_grad():  # float64: a row's result does not depend on the batch
-            logits = copy.deepcopy(self.module_).double()(to_tensor(X, dtype=torch.float64))
-        return to_numpy(torch.softmax(logits, 1))
+        return to_numpy(torch.softmax(forward_float64(self.module_, X), 1))
 
     def robust_score(self, X, y, attack: PGDAttack | None = None) -> float:
         """Accuracy under ``attack`` (default: PGD-20 at the training radius and norm).

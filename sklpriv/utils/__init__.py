@@ -13,7 +13,7 @@ from ._engine import (
     history_rows,
     progress_bar,
 )
-from ._modules import build_module
+from ._modules import ModuleLogitsMixin, build_module, forward_float64
 from ._torch import (
     check_torch_seed,
     get_device,
@@ -30,6 +30,7 @@ __all__ = [
     "EpochProgress",
     "LabelEncodedClassifierMixin",
     "LossNet",
+    "ModuleLogitsMixin",
     "StepBudget",
     "TensorLoader",
     "WarmupPlateau",
@@ -39,6 +40,7 @@ __all__ = [
     "check_series",
     "check_torch_seed",
     "fit_net",
+    "forward_float64",
     "get_device",
     "history_rows",
     "progress_bar",

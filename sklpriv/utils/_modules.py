@@ -44,3 +44,42 @@ def build_module(module, hidden_layer_sizes, n_in: int, n_out: int) -> torch.nn.
         n_in = h
     layers.append(torch.nn.Linear(n_in, n_out))
     return torch.nn.Sequential(*layers)
+
+
+@torch.no_grad()
+def forward_float64(module: torch.nn.Module, X) -> torch.Tensor:
+    """Outputs of a float64 copy of ``module``: a row's result does not depend on the batch.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        Left as it is (a copy runs).
+    X : array-like of shape (n_samples, ...)
+
+    Returns
+    -------
+    out : torch.Tensor (float64)
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from sklpriv.utils import forward_float64
+    >>> forward_float64(torch.nn.Linear(3, 2), np.zeros((4, 3))).dtype
+    torch.float64
+    """
+    from ._torch import to_tensor
+
+    return copy.deepcopy(module).double()(to_tensor(X, dtype=torch.float64))
+
+
+class ModuleLogitsMixin:
+    """The attacks' hook for classifiers whose ``module_`` maps X to logits."""
+
+    def _torch_logits(self, X: torch.Tensor, random: bool = False) -> torch.Tensor:
+        """Logits of an input tensor, differentiable in ``X`` (the hook of the attacks in
+        :mod:`sklpriv.robust`; ``random`` is ignored: the network is deterministic).
+        """
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self)
+        return self.module_(X.to(next(self.module_.parameters()).dtype))
