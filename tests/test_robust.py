@@ -235,6 +235,21 @@ def test_bridged_with_one_bridge_is_trades():
     assert torch.isclose(bridged_loss(net, x, y, delta, 0.0, 5), ce)
 
 
+def test_inner_loss_bridged_one_bridge_kl_trains_exactly_trades(digits):
+    from sklpriv.robust import AdversarialClassifier
+
+    X, y = digits
+    kw = dict(hidden_layer_sizes=(16,), max_epochs=2, attack_steps=2, radius=0.1, random_state=0)
+    trades = AdversarialClassifier(method="trades", **kw).fit(X[:300], y[:300])
+    bridged = AdversarialClassifier(method="bridged", n_bridges=1, inner_loss="kl", **kw)
+    bridged.fit(X[:300], y[:300])
+    np.testing.assert_allclose(trades.predict_proba(X[:50]), bridged.predict_proba(X[:50]))
+    # the CE inner step is another attack, hence another model
+    ce = AdversarialClassifier(method="trades", inner_loss="ce", **kw).fit(X[:300], y[:300])
+    assert not np.allclose(trades.predict_proba(X[:50]), ce.predict_proba(X[:50]))
+    assert [r["train_loss"] for r in trades.history_] == [r["train_loss"] for r in bridged.history_]
+
+
 @pytest.fixture(scope="module")
 def defended(digits):
     """The four methods on the same data, seed and network (radius 0.15, 7 PGD steps)."""

@@ -103,7 +103,9 @@ class AdversarialClassifier(
     on that KL (start ``x + 0.001 N(0, 1)``); ``"bridged"`` (Kim et al.)
     ``CE(f(x), y) + beta sum_k KL(p_{k-1} || p_k)`` over ``n_bridges`` points
     ``x + (k/m) delta`` with ``delta`` from PGD on the cross-entropy; ``"standard"`` no
-    attack. Trained through skorch (:func:`sklpriv.utils.fit_net`).
+    attack. ``inner_loss`` swaps the inner maximisation: ``"kl"`` is TRADES' (and the
+    bridged paper's option), ``"ce"`` the cross-entropy PGD that ART's TRADES trainer
+    uses. Trained through skorch (:func:`sklpriv.utils.fit_net`).
 
     Parameters
     ----------
@@ -122,6 +124,10 @@ class AdversarialClassifier(
         ``m`` of bridged AT (the trainer has no default; 5 is the paper's starting point).
     beta : float, default=6.0
         Weight of the KL terms (TRADES' CIFAR value).
+    inner_loss : {"ce", "kl"} or None, default=None
+        What the training attack ascends. ``None``: the method's own, the KL
+        ``KL(p(x) || p(x'))`` from ``x + 0.001 N(0, 1)`` for ``"trades"``, the
+        cross-entropy from a uniform random start for ``"at"`` and ``"bridged"``.
     bounds : tuple (low, high) or None, default=(0, 1)
         Input range the perturbed inputs are clipped to.
     lr : float, default=1e-3
@@ -172,6 +178,7 @@ class AdversarialClassifier(
         "attack_step_size": [Interval(Real, 0, None, closed="neither"), None],
         "n_bridges": [Interval(Integral, 1, None, closed="left")],
         "beta": [Interval(Real, 0, None, closed="left")],
+        "inner_loss": [StrOptions({"ce", "kl"}), None],
         "bounds": [tuple, list, None],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
@@ -194,6 +201,7 @@ class AdversarialClassifier(
         attack_step_size: float | None = None,
         n_bridges: int = 5,
         beta: float = 6.0,
+        inner_loss: str | None = None,
         bounds=(0, 1),
         lr: float = 1e-3,
         batch_size: int = 128,
@@ -212,6 +220,7 @@ class AdversarialClassifier(
         self.attack_step_size = attack_step_size
         self.n_bridges = n_bridges
         self.beta = beta
+        self.inner_loss = inner_loss
         self.bounds = bounds
         self.lr = lr
         self.batch_size = batch_size
@@ -282,7 +291,8 @@ class AdversarialClassifier(
     def _delta(self, module, x, y):
         """The batch's adversarial perturbation (the network's mode left as it is)."""
         attack, target = self._attack(module), _Target(module)
-        if self.method == "trades":  # TPGD: ascend KL(p(x) || p(x')) from x + 0.001 N(0, 1)
+        inner = self.inner_loss or ("kl" if self.method == "trades" else "ce")
+        if inner == "kl":  # TPGD: ascend KL(p(x) || p(x')) from x + 0.001 N(0, 1)
             with torch.no_grad():
                 log_p = F.log_softmax(module(x), 1)
             start = 0.001 * torch.randn(x.shape, generator=self._gen, dtype=x.dtype)
