@@ -10,7 +10,7 @@ from .cluster import DPMorseClustering  # noqa: E402
 from .forecasting import CATSForecaster  # noqa: E402
 from .generative import TimeBridgeGenerator  # noqa: E402
 from .neural_network import DPSATClassifier, DPSATRegressor  # noqa: E402
-from .robust import AdversarialClassifier  # noqa: E402
+from .robust import AdversarialClassifier, RandomizedNetworkClassifier  # noqa: E402
 
 __all__ = [
     "AdversarialClassifier",
@@ -20,6 +20,7 @@ __all__ = [
     "DPMorseClustering",
     "DPSATClassifier",
     "DPSATRegressor",
+    "RandomizedNetworkClassifier",
     "TimeBridgeGenerator",
     "__version__",
 ]

@@ -32,6 +32,7 @@ from sklpriv import (
     DPMorseClustering,
     DPSATClassifier,
     DPSATRegressor,
+    RandomizedNetworkClassifier,
     TimeBridgeGenerator,
 )
 
@@ -97,6 +98,13 @@ TABULAR = {
     "AdversarialClassifier": (
         lambda: AdversarialClassifier(
             hidden_layer_sizes=(8,), attack_steps=2, max_epochs=3, bounds=None, random_state=0
+        ),
+        Y_CLF,
+        "classifier",
+    ),
+    "RandomizedNetworkClassifier": (
+        lambda: RandomizedNetworkClassifier(
+            n_members=3, hidden_layer_sizes=(8,), max_epochs=3, random_state=0
         ),
         Y_CLF,
         "classifier",

@@ -47,6 +47,15 @@ CHECK_PARAMS: dict[str, dict] = {
         "random_state": 0,
     },
     "BayesNAMClassifier": _BAYESNAM_FAST,
+    # three small members; predictions average seeded draws, so they repeat
+    "RandomizedNetworkClassifier": {
+        "n_members": 3,
+        "hidden_layer_sizes": (16,),
+        "max_epochs": 20,
+        "lr": 1e-2,
+        "batch_size": 32,
+        "random_state": 0,
+    },
     # a tiny transformer, a few steps: the checks run on 2-D (univariate) windows
     "TimeBridgeGenerator": {
         "d_model": 8,

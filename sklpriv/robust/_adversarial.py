@@ -7,24 +7,18 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
-from sklearn.utils import check_random_state
+from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..utils import (
-    LabelEncodedClassifierMixin,
     ModuleLogitsMixin,
     build_module,
-    check_torch_seed,
-    fit_net,
     forward_float64,
-    history_rows,
     to_numpy,
-    to_tensor,
-    torch_rng,
 )
-from ._attacks import PGDAttack, _Target, robust_accuracy
+from ._attacks import _Target
+from ._base import _RobustNetClassifier
 
 
 def _kl(log_p, log_q):
@@ -91,9 +85,7 @@ def bridged_loss(module, x, y, delta, beta, n_bridges):
     return loss
 
 
-class AdversarialClassifier(
-    ClassifierMixin, LabelEncodedClassifierMixin, ModuleLogitsMixin, BaseEstimator
-):
+class AdversarialClassifier(ModuleLogitsMixin, _RobustNetClassifier):
     """A neural classifier trained against PGD: Madry AT, TRADES or bridged AT.
 
     Every training batch first gets its adversarial perturbation ``delta`` (PGD inside
@@ -244,49 +236,10 @@ class AdversarialClassifier(
         -------
         self : AdversarialClassifier
         """
-        X, y = validate_data(self, X, y, reset=True, dtype=np.float32)
-        if self.bounds is not None and (X.min() < self.bounds[0] or X.max() > self.bounds[1]):
-            raise ValueError(
-                f"X lies outside bounds={tuple(self.bounds)} (min {X.min():.3g}, max "
-                f"{X.max():.3g}): scale it into them, or pass the bounds of its space."
-            )
-        self._fit_labels(y)
-        yt = torch.as_tensor(self._encode_labels(y), dtype=torch.long)
-        seed = check_torch_seed(check_random_state(self.random_state))
-        self._gen = torch.Generator().manual_seed(seed)
-        try:
-            with torch_rng(seed):
-                self.module_ = build_module(
-                    self.module, self.hidden_layer_sizes, X.shape[1], len(self.classes_)
-                )
-                self.net_ = fit_net(
-                    self.module_,
-                    self._objective,
-                    (to_tensor(X), yt),
-                    lr=self.lr,
-                    batch_size=self.batch_size,
-                    max_epochs=self.max_epochs,
-                    user_callbacks=self.callbacks,
-                    generator=self._gen,
-                    device=self.device,
-                    verbose=self.verbose,
-                    desc=type(self).__name__,
-                )
-        finally:
-            del self._gen
-        self.module_.cpu().eval()
-        self.history_ = history_rows(self.net_)
-        return self
+        return self._fit_network(X, y)
 
-    def _attack(self, module):
-        return PGDAttack(
-            module,
-            radius=self.radius,
-            norm=self.norm,
-            steps=self.attack_steps,
-            step_size=self.attack_step_size,
-            bounds=None if self.bounds is None else tuple(self.bounds),
-        )
+    def _build_module(self, n_features, n_classes):
+        return build_module(self.module, self.hidden_layer_sizes, n_features, n_classes)
 
     def _delta(self, module, x, y):
         """The batch's adversarial perturbation (the network's mode left as it is)."""
@@ -333,27 +286,3 @@ class AdversarialClassifier(
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float32)
         return to_numpy(torch.softmax(forward_float64(self.module_, X), 1))
-
-    def robust_score(self, X, y, attack: PGDAttack | None = None) -> float:
-        """Accuracy under ``attack`` (default: PGD-20 at the training radius and norm).
-
-        Parameters
-        ----------
-        X, y : array-like
-        attack : PGDAttack or None, default=None
-
-        Returns
-        -------
-        accuracy : float
-        """
-        check_is_fitted(self)
-        if attack is None:
-            attack = PGDAttack(
-                self,
-                radius=self.radius,
-                norm=self.norm,
-                steps=20,
-                random_state=0,
-                bounds=None if self.bounds is None else tuple(self.bounds),
-            )
-        return robust_accuracy(self, np.asarray(X, dtype=np.float64), y, attack)

@@ -11,7 +11,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from ..utils import check_torch_seed
+from ..utils import check_torch_seed, torch_rng
 
 _NORMS = ("linf", "l2")
 
@@ -127,7 +127,8 @@ class PGDAttack:
     targeted : bool, default=False
         ``y`` are target classes to reach instead of true classes to leave.
     random_state : int, RandomState instance or None, default=None
-        Seeds the random start and the noise.
+        Seeds the random start, the noise and the model's own draws (dropout, the
+        members of a randomized net).
 
     See Also
     --------
@@ -213,8 +214,10 @@ class PGDAttack:
             raise ValueError(f"X has {len(x0)} rows but y has {len(labels)}.")
         if self.radius == 0 or self.steps == 0:
             return X.copy()
-        gen = torch.Generator().manual_seed(check_torch_seed(self.random_state))
-        x = self._perturb(target, x0, labels, gen)
+        seed = check_torch_seed(self.random_state)
+        gen = torch.Generator().manual_seed(seed)
+        with torch_rng(seed):  # the model's own draws (EOT, randomized nets) repeat too
+            x = self._perturb(target, x0, labels, gen)
         return x.numpy().astype(X.dtype, copy=False).reshape(X.shape)
 
     def _perturb(self, target, x0, labels, gen, objective=None, start=None):
