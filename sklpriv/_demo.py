@@ -362,6 +362,62 @@ def demo_robust(out: Path) -> DemoResult:
     )
 
 
+def demo_graddiv(out: Path) -> DemoResult:
+    """RandomizedNetworkClassifier on digits: GradDiv vs the same random ensemble without."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    from sklpriv.robust import (
+        PGDAttack,
+        RandomizedNetworkClassifier,
+        plot_gradient_directions,
+        robust_accuracy,
+    )
+
+    X, y = load_digits(return_X_y=True)
+    X_tr, X_te, y_tr, y_te = train_test_split(
+        X / 16.0, y, test_size=0.25, random_state=0, stratify=y
+    )
+    kw = dict(n_members=5, hidden_layer_sizes=(128,), max_epochs=30, random_state=0)
+    fitted = {
+        g: RandomizedNetworkClassifier(graddiv=g, **kw).fit(X_tr, y_tr) for g in (None, "resultant")
+    }
+    R = {g: m.gradient_concentration(X_te, y_te)[0].mean() for g, m in fitted.items()}
+    eot = {
+        g: robust_accuracy(m, X_te, y_te, PGDAttack(m, radius=0.2, eot_samples=10, random_state=0))
+        for g, m in fitted.items()
+    }
+    ax = plot_gradient_directions(
+        {"no GradDiv": fitted[None], "GradDiv": fitted["resultant"]}, X_te, y_te
+    )
+    fig_name = _savefig(ax.figure, out, "graddiv_cosines.png")
+    return DemoResult(
+        rows=[
+            {
+                "estimator": "RandomizedNetworkClassifier",
+                "data": "digits, EOT-PGD (10 draws) at L-inf 0.2",
+                "metric": "robust accuracy (GradDiv)",
+                "value": eot["resultant"],
+                "baseline": "the same ensemble without GradDiv",
+                "baseline value": eot[None],
+            }
+        ],
+        figures=[fig_name],
+        text=(
+            f"A random ensemble of five MLPs: without GradDiv its members' input gradients "
+            f"agree (mean resultant length R = {R[None]:.2f}) and EOT-PGD at radius 0.2 "
+            f"leaves {eot[None]:.1%} of the test digits; with GradDiv R = "
+            f"{R['resultant']:.2f} and {eot['resultant']:.1%} survive, at clean accuracy "
+            f"{fitted['resultant'].score(X_te, y_te):.1%} (without: "
+            f"{fitted[None].score(X_te, y_te):.1%}). The figure shows the pairwise cosines "
+            "between members' gradients."
+        ),
+    )
+
+
 SECTIONS: list[tuple[str, Callable[[Path], DemoResult]]] = [
     ("DPMorseClustering: two moons at epsilon 3", demo_dp_morse),
     ("DPSATClassifier vs DP-SGD: digits at epsilon 3", demo_dpsat),
@@ -369,6 +425,7 @@ SECTIONS: list[tuple[str, Callable[[Path], DemoResult]]] = [
     ("CATSForecaster: airline passengers, 24 months ahead", demo_cats),
     ("TimeBridgeGenerator: sines from a GP prior", demo_timebridge),
     ("AdversarialClassifier: bridged adversarial training on digits", demo_robust),
+    ("RandomizedNetworkClassifier: GradDiv against EOT on digits", demo_graddiv),
 ]
 
 

@@ -128,3 +128,13 @@ def test_noise_injection_and_adversarial_training(digits_split):
         at.fit(X_tr * 16, y_tr)
     with pytest.raises(ValueError, match="n_samples"):
         at.gradient_concentration(X_te, y_te, n_samples=3)
+
+
+def test_demo_section(tmp_path):
+    pytest.importorskip("matplotlib")
+    from sklpriv._demo import demo_graddiv
+
+    res = demo_graddiv(tmp_path)
+    row = res.rows[0]
+    assert row["value"] > row["baseline value"] + 0.1
+    assert (tmp_path / res.figures[0]).exists()

@@ -189,7 +189,7 @@ class RandomizedNetworkClassifier(_RobustNetClassifier):
     >>> from sklpriv.robust import RandomizedNetworkClassifier
     >>> X, y = load_digits(return_X_y=True)
     >>> clf = RandomizedNetworkClassifier(n_members=3, hidden_layer_sizes=(32,),
-    ...                                   max_epochs=10, random_state=0).fit(X / 16, y)
+    ...                                   max_epochs=10, lr=3e-3, random_state=0).fit(X / 16, y)
     >>> clf.score(X / 16, y) > 0.8
     True
     >>> R, cosine = clf.gradient_concentration(X[:100] / 16, y[:100])
@@ -353,8 +353,8 @@ class RandomizedNetworkClassifier(_RobustNetClassifier):
         check_is_fitted(self)
         return self.module_(X.to(next(self.module_.parameters()).dtype))
 
-    def gradient_concentration(self, X, y, n_samples: int | None = None, random_state=0):
-        """GradDiv's diagnostics: how much the draws' input gradients agree, per example.
+    def input_gradients(self, X, y, n_samples: int | None = None, random_state=0):
+        """Input gradients of the cross-entropy, one set per random draw.
 
         Parameters
         ----------
@@ -364,29 +364,47 @@ class RandomizedNetworkClassifier(_RobustNetClassifier):
             Draws: distinct members (``None``: all of them) for ``"ensemble"``, noise
             draws (``None``: 10) for ``"noise"``.
         random_state : int, RandomState instance or None, default=0
-            Seeds the draws.
+            Seeds the noise draws.
 
         Returns
         -------
-        resultant : ndarray of shape (n_samples,)
-            Mean resultant length ``R`` of the normalised gradients: 1 when all agree,
-            ``1 / sqrt(n)`` for orthogonal ones, about 0 when scattered.
-        cosine : ndarray of shape (n_samples,)
-            Mean pairwise cosine similarity of the gradients.
+        gradients : ndarray of shape (n_draws, n_samples, n_features)
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64)
         check_consistent_length(X, y)
         yt = torch.as_tensor(self._encode_labels(np.asarray(y)), dtype=torch.long)
-        draws = self._diagnostic_draws(n_samples)
         net = copy.deepcopy(self.module_).double()
         x = to_tensor(X, dtype=torch.float64).requires_grad_(True)
         grads = []
         with torch_rng(check_torch_seed(random_state)):
-            for member in draws:
+            for member in self._diagnostic_draws(n_samples):
                 ce = F.cross_entropy(net(x, member=member), yt, reduction="sum")
                 grads.append(torch.autograd.grad(ce, x)[0])
-        resultant, cosine = _concentration(torch.stack(grads))
+        return to_numpy(torch.stack(grads))
+
+    def gradient_concentration(self, X, y, n_samples: int | None = None, random_state=0):
+        """GradDiv's diagnostics: how much the draws' input gradients agree, per example.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        n_samples : int or None, default=None
+            Draws, as in :meth:`input_gradients`.
+        random_state : int, RandomState instance or None, default=0
+            Seeds the noise draws.
+
+        Returns
+        -------
+        resultant : ndarray of shape (n_samples,)
+            Mean resultant length ``R`` of the normalised gradients: 1 when all agree,
+            ``1 / sqrt(n)`` for ``n`` orthogonal ones, about 0 when scattered.
+        cosine : ndarray of shape (n_samples,)
+            Mean pairwise cosine similarity of the gradients.
+        """
+        grads = torch.as_tensor(self.input_gradients(X, y, n_samples, random_state))
+        resultant, cosine = _concentration(grads)
         return to_numpy(resultant), to_numpy(cosine)
 
     def _diagnostic_draws(self, n_samples):
