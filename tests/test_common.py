@@ -47,6 +47,14 @@ CHECK_PARAMS: dict[str, dict] = {
         "random_state": 0,
     },
     "BayesNAMClassifier": _BAYESNAM_FAST,
+    # a tiny MLP denoiser, a few epochs and sampler steps: the 2-D path
+    "DiffusionGenerator": {
+        "hidden": (16,),
+        "emb_dim": 8,
+        "max_epochs": 2,
+        "sampling_steps": 4,
+        "random_state": 0,
+    },
     # three small members; predictions average seeded draws, so they repeat
     "RandomizedNetworkClassifier": {
         "n_members": 3,

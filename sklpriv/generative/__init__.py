@@ -1,5 +1,9 @@
-"""Generative models for time series."""
+"""Generative models: TimeBridge for time series, conditional EDM diffusion for tables and
+small images (with fair sampling by attribute switching).
+"""
 
+from ._diffusion import DiffusionGenerator
+from ._switching import plot_switch_search
 from ._timebridge import TimeBridgeGenerator
 
-__all__ = ["TimeBridgeGenerator"]
+__all__ = ["DiffusionGenerator", "TimeBridgeGenerator", "plot_switch_search"]
