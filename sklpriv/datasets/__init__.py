@@ -1,6 +1,13 @@
 """Data set generators and loaders (nothing downloads)."""
 
+from ._digits import make_styled_digits
 from ._ett import ett_borders, load_ett
 from ._windows import make_sines, sliding_windows
 
-__all__ = ["ett_borders", "load_ett", "make_sines", "sliding_windows"]
+__all__ = [
+    "ett_borders",
+    "load_ett",
+    "make_sines",
+    "make_styled_digits",
+    "sliding_windows",
+]
