@@ -8,7 +8,7 @@ PIP := $(PY) -m pip
 TORCH := torch==2.13.0
 DATA ?= ../shared/data
 
-.PHONY: demo test lint docs bench clean
+.PHONY: demo test lint docs bench peers clean
 
 $(VENV)/.torch:
 	$(PYTHON) -m venv $(VENV)
@@ -40,5 +40,15 @@ docs: $(VENV)/.installed-docs
 bench: $(VENV)/.installed-bench
 	$(PY) -m sklpriv bench --data $(DATA)
 
+# peers that cannot share sklpriv's venv: ctgan pins pandas < 3 (bench_diffusion runs
+# its CTGAN and TVAE through .venv-ctgan/bin/python)
+PEERS := .venv-ctgan
+$(PEERS)/.installed:
+	$(PYTHON) -m venv $(PEERS)
+	$(PEERS)/bin/pip install --quiet $(TORCH) && $(PEERS)/bin/pip install --quiet "ctgan>=0.10"
+	touch $@
+
+peers: $(PEERS)/.installed
+
 clean:
-	rm -rf $(VENV) sklpriv-demo docs/_build
+	rm -rf $(VENV) $(PEERS) sklpriv-demo docs/_build

@@ -29,6 +29,7 @@ from sklpriv import (
     BayesNAMClassifier,
     BayesNAMRegressor,
     CATSForecaster,
+    DiffusionGenerator,
     DPMorseClustering,
     DPSATClassifier,
     DPSATRegressor,
@@ -339,6 +340,79 @@ TB_CASES = [
 ]
 
 
+# ---- DiffusionGenerator ----------------------------------------------------------------
+
+_DG = dict(hidden=(8,), emb_dim=8, max_epochs=2, sampling_steps=3, random_state=0)
+_DG_FITTED: dict = {}
+
+
+def _dg_fitted():
+    """One fitted conditional model, shared by the cases (fit once)."""
+    if not _DG_FITTED:
+        _DG_FITTED["g"] = DiffusionGenerator(**_DG).fit(X_TAB, Y_CLF)
+    return _DG_FITTED["g"]
+
+
+def _dg_frame():
+    df = pd.DataFrame({"a": X_TAB[:, 0], "c": np.where(Y_CLF == 1, "x", "y")})
+    return DiffusionGenerator(**_DG).fit(df).sample(5, random_state=0)
+
+
+DG_CASES = [
+    Case(
+        "DiffusionGenerator",
+        "NaN in X",
+        lambda: DiffusionGenerator(**_DG).fit(_with(X_TAB, 0, 0, np.nan)),
+        "NaN",
+    ),
+    Case(
+        "DiffusionGenerator",
+        "inf in X",
+        lambda: DiffusionGenerator(**_DG).fit(_with(X_TAB, 0, 0, np.inf)),
+        "inf",
+    ),
+    Case("DiffusionGenerator", "sample(0)", lambda: _dg_fitted().sample(0), "n_samples"),
+    Case(
+        "DiffusionGenerator",
+        "sample before fit",
+        lambda: DiffusionGenerator().sample(2),
+        "not fitted",
+    ),
+    Case("DiffusionGenerator", "unknown condition", lambda: _dg_fitted().sample(2, y=7), "y=7"),
+    Case(
+        "DiffusionGenerator",
+        "y of other length",
+        lambda: DiffusionGenerator(**_DG).fit(X_TAB, Y_CLF[:10]),
+        "y has",
+    ),
+    Case(
+        "DiffusionGenerator",
+        "score with other n_features",
+        lambda: _dg_fitted().score(X_TAB[:, :2]),
+        "features",
+    ),
+    Case(
+        "DiffusionGenerator",
+        "switch_step outside [0, 1]",
+        lambda: _dg_fitted().sample(2, y=0, switch_to=1, switch_step=2.0),
+        "switch_step",
+    ),
+    Case(
+        "DiffusionGenerator",
+        "images for denoiser='mlp'",
+        lambda: DiffusionGenerator(**{**_DG, "denoiser": "mlp"}).fit(np.zeros((4, 3, 3))),
+        "mlp",
+    ),
+    Case(
+        "DiffusionGenerator",
+        "a mixed DataFrame",
+        _dg_frame,
+        "",
+        lambda out: list(out.columns) == ["a", "c"] and set(out["c"]) <= {"x", "y"},
+    ),
+]
+
+
 def _with3(X, value):
     X = X.copy()
     X[0, 0, 0] = value
@@ -349,6 +423,7 @@ ALL_CASES = (
     [c for name, (make, y, kind) in TABULAR.items() for c in _tabular_cases(name, make, y, kind)]
     + CATS_CASES
     + TB_CASES
+    + DG_CASES
 )
 
 
