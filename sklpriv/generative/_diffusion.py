@@ -57,6 +57,10 @@ class DiffusionGenerator(BaseEstimator):
     ----------
     denoiser : {"auto", "mlp", "unet"}, default="auto"
         ``"auto"``: U-Net for images, MLP for tables (``"mlp"`` flattens images).
+    numeric_scaling : {"quantile", "standard"}, default="quantile"
+        Numeric table columns: normal scores of their training quantiles (TabDDPM's
+        choice: heavy tails and spikes, as Adult's capital gains, diffuse well) or
+        standardisation; either times ``sigma_data``.
     hidden : tuple of int, default=(256, 256, 256)
         Hidden widths of the MLP denoiser.
     channels : int, default=32
@@ -118,8 +122,8 @@ class DiffusionGenerator(BaseEstimator):
     >>> from sklearn.datasets import load_digits
     >>> from sklpriv.generative import DiffusionGenerator
     >>> X, y = load_digits(return_X_y=True)
-    >>> gen = DiffusionGenerator(hidden=(64, 64), max_epochs=2, sampling_steps=8,
-    ...                          random_state=0).fit(X, y)
+    >>> gen = DiffusionGenerator(numeric_scaling="standard", hidden=(64, 64), max_epochs=2,
+    ...                          sampling_steps=8, random_state=0).fit(X, y)
     >>> samples, labels = gen.sample(5, y=3, random_state=0, return_y=True)
     >>> samples.shape, labels.tolist()
     ((5, 64), [3, 3, 3, 3, 3])
@@ -127,6 +131,7 @@ class DiffusionGenerator(BaseEstimator):
 
     _parameter_constraints: dict = {
         "denoiser": [StrOptions({"auto", "mlp", "unet"})],
+        "numeric_scaling": [StrOptions({"quantile", "standard"})],
         "hidden": [tuple, list],
         "channels": [Interval(Integral, 1, None, closed="left")],
         "emb_dim": [Interval(Integral, 2, None, closed="left")],
@@ -150,6 +155,7 @@ class DiffusionGenerator(BaseEstimator):
         self,
         *,
         denoiser: str = "auto",
+        numeric_scaling: str = "quantile",
         hidden=(256, 256, 256),
         channels: int = 32,
         emb_dim: int = 128,
@@ -169,6 +175,7 @@ class DiffusionGenerator(BaseEstimator):
         verbose: int = 0,
     ):
         self.denoiser = denoiser
+        self.numeric_scaling = numeric_scaling
         self.hidden = hidden
         self.channels = channels
         self.emb_dim = emb_dim
@@ -227,7 +234,7 @@ class DiffusionGenerator(BaseEstimator):
         X = self._check_rows(X, reset=True)
         if len(X) < 2:
             raise ValueError(f"X has n_samples={len(X)}; a diffusion model needs at least 2.")
-        self.encoder_ = TableEncoder(self.sigma_data).fit(X)
+        self.encoder_ = TableEncoder(self.sigma_data, self.numeric_scaling).fit(X)
         return self.encoder_.transform(X)
 
     def _check_rows(self, X, reset: bool):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from pandas.api.types import is_bool_dtype, is_numeric_dtype
+from sklearn.preprocessing import QuantileTransformer
 
 
 def _check_finite(values: np.ndarray, name: str) -> None:
@@ -16,16 +17,19 @@ def _check_finite(values: np.ndarray, name: str) -> None:
 
 
 class TableEncoder:
-    """Numeric columns standardised to ``scale``; categorical columns (object,
-    category, bool, string) one-hot in ``{-scale, +scale}`` and decoded by argmax.
+    """Numeric columns standardised to ``scale`` (``numeric="standard"``) or mapped to
+    normal scores by their training quantiles, times ``scale`` (``"quantile"``, TabDDPM's
+    choice for heavy-tailed columns); categorical columns (object, category, bool,
+    string) one-hot in ``{-scale, +scale}`` and decoded by argmax.
 
     Numeric columns come back clipped to their training range; a DataFrame comes back
     with the same columns, dtypes and categories (integer columns rounded), an array as a
     float array.
     """
 
-    def __init__(self, scale: float = 0.5):
+    def __init__(self, scale: float = 0.5, numeric: str = "standard"):
         self.scale = scale
+        self.numeric = numeric
 
     def fit(self, X):
         self.frame_ = isinstance(X, pd.DataFrame)
@@ -43,6 +47,11 @@ class TableEncoder:
         self.mean_ = num.mean(0) if len(num) else np.zeros(0)
         std = num.std(0) if len(num) else np.zeros(0)
         self.std_ = np.where(std > 0, std, 1.0)
+        self.quantiles_ = None
+        if self.numeric == "quantile" and num.shape[1]:
+            self.quantiles_ = QuantileTransformer(
+                n_quantiles=min(1000, len(num)), output_distribution="normal", random_state=0
+            ).fit(num)
         self.min_, self.max_ = num.min(0, initial=np.inf), num.max(0, initial=-np.inf)
         self.n_features_out_ = len(self.numeric_) + sum(len(v) for v in self.categories_.values())
         return self
@@ -55,7 +64,7 @@ class TableEncoder:
             )
         num = df[self.numeric_].to_numpy(dtype=np.float64)
         _check_finite(num, "X")
-        blocks = [(num - self.mean_) / self.std_ * self.scale]
+        blocks = [self._numeric_to_model(num)]
         for c, cats in self.categories_.items():
             codes = pd.Categorical(df[c], categories=cats).codes
             if (codes < 0).any():
@@ -63,9 +72,19 @@ class TableEncoder:
             blocks.append((2.0 * np.eye(len(cats))[codes] - 1.0) * self.scale)
         return np.concatenate(blocks, axis=1)
 
+    def _numeric_to_model(self, num: np.ndarray) -> np.ndarray:
+        if self.quantiles_ is not None:
+            return self.quantiles_.transform(num) * self.scale
+        return (num - self.mean_) / self.std_ * self.scale
+
+    def _numeric_from_model(self, Z: np.ndarray) -> np.ndarray:
+        if self.quantiles_ is not None:
+            return self.quantiles_.inverse_transform(Z / self.scale)
+        return Z / self.scale * self.std_ + self.mean_
+
     def inverse_transform(self, Z: np.ndarray):
         k = len(self.numeric_)
-        num = np.clip(Z[:, :k] / self.scale * self.std_ + self.mean_, self.min_, self.max_)
+        num = np.clip(self._numeric_from_model(Z[:, :k]), self.min_, self.max_)
         if not self.frame_:
             return num
         out = {c: num[:, j] for j, c in enumerate(self.numeric_)}
