@@ -12,15 +12,16 @@ Part ``quality`` (-> results/diffusion.md, first table):
   pandas < 3), and real rows; same training rows, fit time.
 
 Part ``fair`` (-> results/diffusion.md, second table): digits with a style correlated
-with the class (80% of 0-4 styled, 20% of 5-9; two styles: the thick stroke of
-:func:`sklpriv.datasets.make_styled_digits` and a faint checkerboard), conditioned on the
-style alone, and Adult conditioned on sex; without switching and with ``sample_fair``
-(tau estimated). Judges are trained on real data whose style is independent of the class
-(else they would read the class off the style). Reported: the group gap, the flip rate
-(switched samples the style judge sees as their new style), content kept (the class of
-the switched sample equals that of the unswitched trajectory from the same noise), and
-for Adult the demographic parity difference and accuracy of a model trained on the
-synthetic rows (fairlearn's ExponentiatedGradient on real rows beside).
+with the class (80% of 0-4 styled, 20% of 5-9; the two styles of
+:func:`sklpriv.datasets.make_styled_digits`: a thick stroke and a faint checkerboard),
+conditioned on the style alone, and Adult conditioned on sex; without switching and with
+``sample_fair`` (tau estimated). Judges are trained on real data whose style is
+independent of the class (else they would read the class off the style). Reported: the
+group gap, the flip rate (switched samples the style judge sees as their new style),
+content kept (the class of the switched sample equals that of the unswitched trajectory
+from the same noise), and for Adult the demographic parity difference and accuracy of a
+model trained on the synthetic rows (fairlearn's ExponentiatedGradient on real rows
+beside).
 
     python benchmarks/bench_diffusion.py [--part quality fair] [--seeds 3] [--quick]
 """
@@ -41,7 +42,6 @@ import numpy as np
 import pandas as pd
 import torch
 from _common import data_dir, markdown_table, mean_std, write_result
-from scipy.ndimage import grey_dilation
 from scipy.stats import ks_2samp
 from sklearn.datasets import load_digits
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -52,6 +52,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 from sklearn.svm import SVC
 
+from sklpriv.datasets import make_styled_digits
 from sklpriv.generative import DiffusionGenerator
 from sklpriv.metrics import classification_accuracy_score, fairness_report, frechet_distance
 
@@ -231,25 +232,9 @@ def adult_quality(args, seeds):
 
 
 # ---- fair sampling ----------------------------------------------------------------------
-def styled_digits(style_name, correlation, seed):
-    """Digits with ``style`` drawn for 0-4 with prob ``correlation``, else 1 - correlation."""
-    X, digit = load_digits(return_X_y=True)
-    rng = np.random.RandomState(seed)
-    style = (rng.rand(len(X)) < np.where(digit < 5, correlation, 1 - correlation)).astype(int)
-    X = X.copy()
-    for i in np.flatnonzero(style):
-        img = X[i].reshape(8, 8)
-        if style_name == "thick stroke":
-            img = grey_dilation(img, size=(2, 2))
-        else:  # a faint checkerboard over the digit
-            img = np.clip(img + 6.0 * (np.indices((8, 8)).sum(0) % 2), 0, 16)
-        X[i] = img.ravel()
-    return X, digit, style
-
-
 def digits_fair(style_name, seed):
-    X, digit, style = styled_digits(style_name, 0.8, seed)
-    X_j, digit_j, style_j = styled_digits(style_name, 0.5, seed + 100)  # judges: independent
+    X, digit, style = make_styled_digits(0.8, style_name, random_state=seed)
+    X_j, digit_j, style_j = make_styled_digits(0.5, style_name, random_state=seed + 100)
     judge_digit, judge_style = (
         SVC().fit(X_j, digit_j),
         LogisticRegression(max_iter=3000).fit(X_j, style_j),
@@ -319,7 +304,7 @@ def _exponentiated_gradient(train, test):
 
 def fair_rows(args, seeds):
     rows = []
-    for style in ("thick stroke", "checkerboard"):
+    for style in ("thick", "checkerboard"):
         res = [digits_fair(style, s) for s in seeds]
         cells = [mean_std([r[k] for r in res]) for k in ("tau", "gap (none)", "gap (fair)")]
         cells += [mean_std([r[k] for r in res]) for k in ("flips", "content")]

@@ -418,6 +418,58 @@ def demo_graddiv(out: Path) -> DemoResult:
     )
 
 
+def demo_fair_digits(out: Path) -> DemoResult:
+    """DiffusionGenerator on styled digits: fair sampling by attribute switching."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.svm import SVC
+
+    from sklpriv.datasets import make_styled_digits
+    from sklpriv.generative import DiffusionGenerator, plot_switch_search
+
+    X, _, styled = make_styled_digits(0.8, "checkerboard", random_state=0)
+    gen = DiffusionGenerator(numeric_scaling="standard", max_epochs=100, random_state=0)
+    gen.fit(X, styled)
+    tau, curve = gen.estimate_switch_step("y", 0, 1, n_samples=128)
+    X_j, digit_j, styled_j = make_styled_digits(0.5, "checkerboard", random_state=1)
+    judge = SVC().fit(X_j, digit_j)  # style independent of class: an unbiased judge
+    style_judge = LogisticRegression(max_iter=3000).fit(X_j, styled_j)
+
+    def gap(S, s):
+        group = judge.predict(S) < 5
+        return float(abs(group[s == 1].mean() - group[s == 0].mean()))
+
+    plain, s_plain = gen.sample(600, random_state=0, return_y=True)
+    fair, s_fair = gen.sample_fair(
+        600, sensitive="y", switch_step=tau, random_state=0, return_y=True
+    )
+    g_plain, g_fair = gap(plain, s_plain), gap(fair, s_fair)
+    shown = float((style_judge.predict(fair) == s_fair).mean())
+    fig_name = _savefig(plot_switch_search(curve).figure, out, "switch_search.png")
+    return DemoResult(
+        rows=[
+            {
+                "estimator": "DiffusionGenerator",
+                "data": "styled digits (checkerboard on 80% of 0-4, 20% of 5-9)",
+                "metric": "group gap (sample_fair)",
+                "value": g_fair,
+                "baseline": "conditional sampling, no switching",
+                "baseline value": g_plain,
+            }
+        ],
+        figures=[fig_name],
+        text=(
+            f"Conditioned on the style alone, the diffusion model draws the style's classes: "
+            f"the share of digits 0-4 differs by {g_plain:.2f} between styled and plain "
+            f"samples. Switching the style at tau = {tau:.2f} (the paper's search, in the "
+            f"figure) to a value drawn independently cuts that gap to {g_fair:.2f}, and "
+            f"{shown:.0%} of the fair samples show the style they were switched to."
+        ),
+    )
+
+
 SECTIONS: list[tuple[str, Callable[[Path], DemoResult]]] = [
     ("DPMorseClustering: two moons at epsilon 3", demo_dp_morse),
     ("DPSATClassifier vs DP-SGD: digits at epsilon 3", demo_dpsat),
@@ -426,6 +478,7 @@ SECTIONS: list[tuple[str, Callable[[Path], DemoResult]]] = [
     ("TimeBridgeGenerator: sines from a GP prior", demo_timebridge),
     ("AdversarialClassifier: bridged adversarial training on digits", demo_robust),
     ("RandomizedNetworkClassifier: GradDiv against EOT on digits", demo_graddiv),
+    ("DiffusionGenerator: fair digits by attribute switching", demo_fair_digits),
 ]
 
 

@@ -202,3 +202,13 @@ def test_bad_input_is_named(digits, digits_model):
         unconditional.sample(2, y=1)
     with pytest.raises(ValueError, match="conditional"):
         unconditional.sample(2, guidance=1.0)
+
+
+def test_demo_section(tmp_path):
+    pytest.importorskip("matplotlib")
+    from sklpriv._demo import demo_fair_digits
+
+    res = demo_fair_digits(tmp_path)
+    row = res.rows[0]
+    assert row["value"] < row["baseline value"] - 0.1
+    assert (tmp_path / res.figures[0]).exists()
