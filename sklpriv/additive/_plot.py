@@ -4,13 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-
-def _pyplot():
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as exc:  # pragma: no cover
-        raise ImportError("Plotting needs matplotlib: pip install 'sklpriv[plot]'.") from exc
-    return plt
+from ..utils import import_pyplot
 
 
 class ShapeFunctionDisplay:
@@ -55,7 +49,7 @@ class ShapeFunctionDisplay:
 
     def plot(self, features=None, ax=None, n_cols=3):
         """Draw the selected features (one panel each)."""
-        plt = _pyplot()
+        plt = import_pyplot()
         if features is None:
             features = list(range(len(self.feature_names)))
         idx = [self.feature_names.index(f) if isinstance(f, str) else int(f) for f in features]
@@ -111,7 +105,7 @@ class ShapeFunctionDisplay:
 
 def plot_importances(estimator, ax=None):
     """Bar chart of feature importances with posterior-sd error bars."""
-    plt = _pyplot()
+    plt = import_pyplot()
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 0.35 * estimator.n_features_in_ + 1.5))
     names = np.array(estimator._feature_names())

@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..utils import import_pyplot
 from ._morse import GaussianMixtureDensity
-
-
-def _import_pyplot():
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as exc:  # pragma: no cover
-        raise ImportError("Plotting needs matplotlib: pip install 'sklpriv[plot]'.") from exc
-    return plt
 
 
 def plot_morse(est, X=None, ax=None, n_grid=200):
     """Density contours, sub-cluster means, saddles and merge of a fitted estimator."""
-    plt = _import_pyplot()
+    plt = import_pyplot()
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 5))
     colors = plt.get_cmap("tab10")

@@ -11,7 +11,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions, validate_parameter_constraints
 from sktime.forecasting.base import BaseForecaster
 
-from ..utils import check_heads
+from ..utils import check_heads, import_pyplot
 
 _MAX_EVAL_BATCH = 1024  # windows per forward pass at validation / prediction
 _FLOAT32_LIMIT = 1e30  # largest standardised value fed to the (float32) network
@@ -619,7 +619,7 @@ class CATSForecaster(BaseForecaster):
         -------
         ax : matplotlib Axes
         """
-        import matplotlib.pyplot as plt
+        plt = import_pyplot()
 
         attn = self.cross_attention(y, layer=layer)[channel].mean(0)
         if ax is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..utils import import_pyplot
 from ._edm import sigma_to_tau
 
 
@@ -56,10 +57,7 @@ def plot_switch_search(curve: dict, *, ax=None):
     >>> plot_switch_search(curve).get_xlabel()
     'switching time tau (1 = noise, 0 = data)'
     """
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as exc:  # pragma: no cover
-        raise ImportError("Plotting needs matplotlib: pip install 'sklpriv[plot]'.") from exc
+    plt = import_pyplot()
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 3.2))
     tau, dist = np.asarray(curve["tau"]), np.asarray(curve["distance"])

@@ -23,6 +23,7 @@ from ..utils import (
     fit_net,
     get_device,
     history_rows,
+    import_pyplot,
     to_numpy,
     torch_rng,
     validate_series,
@@ -590,7 +591,7 @@ class TimeBridgeGenerator(DensityMixin, BaseEstimator):
         -------
         ax : matplotlib Axes
         """
-        import matplotlib.pyplot as plt
+        plt = import_pyplot()
 
         check_is_fitted(self)
         n = self.n_channels_

@@ -18,7 +18,7 @@ from ..utils import (
     to_numpy,
 )
 from ._attacks import _Target
-from ._base import _RobustNetClassifier
+from ._base import _TRAINING_CONSTRAINTS, _RobustNetClassifier
 
 
 def _kl(log_p, log_q):
@@ -164,21 +164,10 @@ class AdversarialClassifier(ModuleLogitsMixin, _RobustNetClassifier):
         "module": [None, type, torch.nn.Module],
         "hidden_layer_sizes": [tuple, list],
         "method": [StrOptions({"bridged", "trades", "at", "standard"})],
-        "radius": [Interval(Real, 0, None, closed="left")],
-        "norm": [StrOptions({"linf", "l2"})],
-        "attack_steps": [Interval(Integral, 1, None, closed="left")],
-        "attack_step_size": [Interval(Real, 0, None, closed="neither"), None],
         "n_bridges": [Interval(Integral, 1, None, closed="left")],
         "beta": [Interval(Real, 0, None, closed="left")],
         "inner_loss": [StrOptions({"ce", "kl"}), None],
-        "bounds": [tuple, list, None],
-        "lr": [Interval(Real, 0, None, closed="neither")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
-        "device": [str, None],
-        "callbacks": [list, tuple, None],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
+        **_TRAINING_CONSTRAINTS,
     }
 
     def __init__(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from numbers import Integral, Real
+
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..utils import (
@@ -17,6 +20,22 @@ from ..utils import (
     torch_rng,
 )
 from ._attacks import PGDAttack, robust_accuracy
+
+# the parameters every robust classifier shares: its attack and its training
+_TRAINING_CONSTRAINTS: dict = {
+    "radius": [Interval(Real, 0, None, closed="left")],
+    "norm": [StrOptions({"linf", "l2"})],
+    "attack_steps": [Interval(Integral, 1, None, closed="left")],
+    "attack_step_size": [Interval(Real, 0, None, closed="neither"), None],
+    "bounds": [tuple, list, None],
+    "lr": [Interval(Real, 0, None, closed="neither")],
+    "batch_size": [Interval(Integral, 1, None, closed="left")],
+    "max_epochs": [Interval(Integral, 1, None, closed="left")],
+    "device": [str, None],
+    "callbacks": [list, tuple, None],
+    "random_state": ["random_state"],
+    "verbose": ["verbose"],
+}
 
 
 def check_in_bounds(X: np.ndarray, bounds) -> None:

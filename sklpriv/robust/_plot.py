@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..utils import import_pyplot
+
 
 def plot_adversarial_examples(
     X, X_adv, *, image_shape=None, y=None, y_pred=None, n_examples: int = 8, axes=None
@@ -38,10 +40,7 @@ def plot_adversarial_examples(
     >>> plot_adversarial_examples(X, X + 0.05, n_examples=4).shape
     (3, 4)
     """
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as exc:  # pragma: no cover
-        raise ImportError("Plotting needs matplotlib: pip install 'sklpriv[plot]'.") from exc
+    plt = import_pyplot()
     X, X_adv = np.asarray(X), np.asarray(X_adv)
     if X.shape != X_adv.shape:
         raise ValueError(f"X and X_adv differ in shape: {X.shape} vs {X_adv.shape}.")
@@ -129,10 +128,7 @@ def plot_gradient_directions(models, X, y, *, n_samples=None, bins: int = 40, ax
     >>> len(ax.patches) > 0
     True
     """
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as exc:  # pragma: no cover
-        raise ImportError("Plotting needs matplotlib: pip install 'sklpriv[plot]'.") from exc
+    plt = import_pyplot()
     if not isinstance(models, dict):
         models = {type(models).__name__: models}
     if ax is None:

@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_consistent_length, check_is_fitted, v
 
 from ..utils import build_module, check_torch_seed, to_numpy, to_tensor, torch_rng
 from ._attacks import _Target
-from ._base import _RobustNetClassifier
+from ._base import _TRAINING_CONSTRAINTS, _RobustNetClassifier
 
 _ACTIVATIONS = (
     torch.nn.ReLU,
@@ -208,18 +208,7 @@ class RandomizedNetworkClassifier(_RobustNetClassifier):
         "n_gradient_samples": [Interval(Integral, 1, None, closed="left"), None],
         "n_inference_samples": [Interval(Integral, 1, None, closed="left")],
         "adversarial": [StrOptions({"at"}), None],
-        "radius": [Interval(Real, 0, None, closed="left")],
-        "norm": [StrOptions({"linf", "l2"})],
-        "attack_steps": [Interval(Integral, 1, None, closed="left")],
-        "attack_step_size": [Interval(Real, 0, None, closed="neither"), None],
-        "bounds": [tuple, list, None],
-        "lr": [Interval(Real, 0, None, closed="neither")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
-        "device": [str, None],
-        "callbacks": [list, tuple, None],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
+        **_TRAINING_CONSTRAINTS,
     }
 
     def __init__(

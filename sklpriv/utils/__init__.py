@@ -14,6 +14,7 @@ from ._engine import (
     progress_bar,
 )
 from ._modules import ModuleLogitsMixin, build_module, forward_float64
+from ._plotting import import_pyplot
 from ._torch import (
     check_torch_seed,
     get_device,
@@ -43,6 +44,7 @@ __all__ = [
     "forward_float64",
     "get_device",
     "history_rows",
+    "import_pyplot",
     "progress_bar",
     "to_numpy",
     "to_tensor",
