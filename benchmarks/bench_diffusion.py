@@ -9,7 +9,9 @@ Part ``quality`` (-> results/diffusion.md, first table):
   HistGradientBoosting trained on synthetic rows) and per-column distance (KS statistic
   for numeric columns, total variation for categorical ones, averaged), for ours, the
   ctgan package's CTGAN and TVAE (default settings, run in their own venv: ctgan pins
-  pandas < 3), and real rows; same training rows, fit time.
+  pandas < 3), and real rows; same training rows, fit time. Ours three ways: on every
+  column, conditioned on the Salary column (labels drawn from their training frequencies),
+  and conditioned with classifier-free guidance 1.
 
 Part ``fair`` (-> results/diffusion.md, second table): digits with a style correlated
 with the class (80% of 0-4 styled, 20% of 5-9; the two styles of
@@ -192,17 +194,29 @@ def run_peer(model, train, n, seed, python):
         return pd.read_csv(out, skipinitialspace=True), fit_s
 
 
-def ours_adult(train, n, seed):
+def ours_adult(train, n, seed, conditional=False, guidance=None):
+    """Ours on every column, or conditioned on Salary (labels drawn from their training
+    frequencies, the rows sampled given them, with classifier-free ``guidance``)."""
     t0 = time.perf_counter()
-    gen = DiffusionGenerator(random_state=seed, **ADULT).fit(train)
+    gen = DiffusionGenerator(random_state=seed, **ADULT)
+    if not conditional:
+        gen.fit(train)
+        return gen.sample(n, random_state=seed), time.perf_counter() - t0
+    gen.fit(train.drop(columns="Salary"), train[["Salary"]])
     secs = time.perf_counter() - t0
-    return gen.sample(n, random_state=seed), secs
+    rows, label = gen.sample(n, random_state=seed, guidance=guidance, return_y=True)
+    return pd.concat([rows, label], axis=1), secs
 
 
 def adult_quality(args, seeds):
     train, test = adult_split(args.data, args.adult_rows)
     python = ctgan_python(args.ctgan_python)
-    makers = {"DiffusionGenerator": lambda s: ours_adult(train, len(train), s)}
+    n = len(train)
+    makers = {
+        "DiffusionGenerator": lambda s: ours_adult(train, n, s),
+        "DiffusionGenerator | Salary": lambda s: ours_adult(train, n, s, True),
+        "DiffusionGenerator | Salary, guidance 1": lambda s: ours_adult(train, n, s, True, 1.0),
+    }
     for model in ("CTGAN", "TVAE"):
         if python:
             makers[f"ctgan's {model} (defaults)"] = lambda s, m=model: run_peer(
@@ -212,7 +226,7 @@ def adult_quality(args, seeds):
     rows = []
     for name, make in makers.items():
         res = []
-        for s in seeds if name == "DiffusionGenerator" else seeds[: args.peer_seeds]:
+        for s in seeds if name.startswith("DiffusionGenerator") else seeds[: args.peer_seeds]:
             S, secs = make(s)
             res.append((utility_auc(S, test), column_distance(S, test), secs))
         auc, dist, secs = zip(*res, strict=True)

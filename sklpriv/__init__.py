@@ -8,7 +8,7 @@ __version__ = "0.1.0"
 from .additive import BayesNAMClassifier, BayesNAMRegressor  # noqa: E402
 from .cluster import DPMorseClustering  # noqa: E402
 from .forecasting import CATSForecaster  # noqa: E402
-from .generative import DiffusionGenerator, TimeBridgeGenerator  # noqa: E402
+from .generative import DiffusionGenerator, DPDiffusionGenerator, TimeBridgeGenerator  # noqa: E402
 from .neural_network import DPSATClassifier, DPSATRegressor  # noqa: E402
 from .robust import AdversarialClassifier, RandomizedNetworkClassifier  # noqa: E402
 
@@ -19,6 +19,7 @@ __all__ = [
     "CATSForecaster",
     "DPMorseClustering",
     "DiffusionGenerator",
+    "DPDiffusionGenerator",
     "DPSATClassifier",
     "DPSATRegressor",
     "RandomizedNetworkClassifier",

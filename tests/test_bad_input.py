@@ -30,12 +30,14 @@ from sklpriv import (
     BayesNAMRegressor,
     CATSForecaster,
     DiffusionGenerator,
+    DPDiffusionGenerator,
     DPMorseClustering,
     DPSATClassifier,
     DPSATRegressor,
     RandomizedNetworkClassifier,
     TimeBridgeGenerator,
 )
+from sklpriv.privacy import PrivacyLeakWarning
 
 CLEAR_TYPES = (ValueError, TypeError, NotFittedError)
 
@@ -413,6 +415,70 @@ DG_CASES = [
 ]
 
 
+# ---- DPDiffusionGenerator --------------------------------------------------------------
+
+_DPG = dict(
+    hidden=(8,),
+    emb_dim=8,
+    max_epochs=1,
+    batch_size=16,
+    synthetic_stages=(),
+    noise_multiplicity=1,
+    sampling_steps=3,
+    bounds=(-1.0, 1.0),
+    classes=[0, 1],
+    random_state=0,
+)
+
+
+def _dpg(**kw):
+    return DPDiffusionGenerator(**{**_DPG, **kw})
+
+
+DPG_CASES = [
+    Case(
+        "DPDiffusionGenerator",
+        "NaN in X",
+        lambda: _dpg().fit(_with(X_TAB, 0, 0, np.nan), Y_CLF),
+        "NaN",
+    ),
+    Case(
+        "DPDiffusionGenerator",
+        "impossible epsilon",
+        lambda: _dpg(epsilon=1e-6, max_epochs=20).fit(X_TAB, Y_CLF),
+        "epsilon",
+    ),
+    Case(
+        "DPDiffusionGenerator", "delta >= 1/n", lambda: _dpg(delta=0.5).fit(X_TAB, Y_CLF), "delta"
+    ),
+    Case(
+        "DPDiffusionGenerator",
+        "label outside classes",
+        lambda: _dpg(classes=[0]).fit(X_TAB, Y_CLF),
+        "classes|not a value",
+    ),
+    Case(
+        "DPDiffusionGenerator",
+        "bounds read from data",
+        lambda: _dpg(bounds=None).fit(X_TAB, Y_CLF),
+        "bounds",
+        warns=PrivacyLeakWarning,
+    ),
+    Case(
+        "DPDiffusionGenerator",
+        "gdp accountant",
+        lambda: _dpg(accountant="gdp").fit(X_TAB, Y_CLF),
+        "gdp|bound",
+    ),
+    Case(
+        "DPDiffusionGenerator",
+        "dead leaves for non-square rows",
+        lambda: _dpg(synthetic_stages=("cleaning",)).fit(X_TAB, Y_CLF),
+        "square",
+    ),
+]
+
+
 def _with3(X, value):
     X = X.copy()
     X[0, 0, 0] = value
@@ -424,6 +490,7 @@ ALL_CASES = (
     + CATS_CASES
     + TB_CASES
     + DG_CASES
+    + DPG_CASES
 )
 
 

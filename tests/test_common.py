@@ -47,6 +47,20 @@ CHECK_PARAMS: dict[str, dict] = {
         "random_state": 0,
     },
     "BayesNAMClassifier": _BAYESNAM_FAST,
+    # a tiny private denoiser, no synthetic stage (dead leaves need square images, the
+    # checks' rows rarely are); public bounds that hold the checks' data
+    "DPDiffusionGenerator": {
+        "hidden": (8,),
+        "emb_dim": 8,
+        "max_epochs": 1,
+        "batch_size": 16,
+        "synthetic_stages": (),
+        "noise_multiplicity": 1,
+        "sampling_steps": 3,
+        "epsilon": 10.0,
+        "bounds": (-10.0, 10.0),
+        "random_state": 0,
+    },
     # a tiny MLP denoiser, a few epochs and sampler steps: the 2-D path
     "DiffusionGenerator": {
         "hidden": (16,),

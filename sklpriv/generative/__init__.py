@@ -3,7 +3,13 @@ small images (with fair sampling by attribute switching).
 """
 
 from ._diffusion import DiffusionGenerator
+from ._dp_diffusion import DPDiffusionGenerator
 from ._switching import plot_switch_search
 from ._timebridge import TimeBridgeGenerator
 
-__all__ = ["DiffusionGenerator", "TimeBridgeGenerator", "plot_switch_search"]
+__all__ = [
+    "DPDiffusionGenerator",
+    "DiffusionGenerator",
+    "TimeBridgeGenerator",
+    "plot_switch_search",
+]

@@ -260,10 +260,11 @@ class DiffusionGenerator(BaseEstimator):
     def _cardinalities(self) -> list[int]:
         return [] if self.cond_encoder_ is None else self.cond_encoder_.cardinalities
 
-    def _build_net(self, shape):
+    def _build_net(self, shape, cardinalities=None):
+        cards = self._cardinalities() if cardinalities is None else cardinalities
         if len(shape) == 3:
-            return UNetDenoiser(shape[0], self.channels, self._cardinalities(), self.emb_dim)
-        return MLPDenoiser(shape[0], self.hidden, self._cardinalities(), self.emb_dim)
+            return UNetDenoiser(shape[0], self.channels, cards, self.emb_dim)
+        return MLPDenoiser(shape[0], self.hidden, cards, self.emb_dim)
 
     def _train(self, Z: torch.Tensor, Y, seed: int):
         self._gen = torch.Generator().manual_seed(seed)
@@ -415,14 +416,23 @@ class DiffusionGenerator(BaseEstimator):
             out.append(heun_sample(denoise, x_T[part], sigmas))
         return torch.cat(out).numpy().astype(np.float64)
 
+    def _denoiser_at(self, sigma: float):
+        """The denoiser serving noise level ``sigma`` and whether it takes conditions
+        (one here; DPDiffusionGenerator's stages swap in their own).
+        """
+        return self.module_, True
+
     def _guided(self, x, sigma, y, guidance, emb=None):
         """``D(x; sigma, y)``, with classifier-free guidance when ``guidance`` is set."""
-        cond = self.module_(x, sigma, y=y, emb=emb)
+        if guidance and self.cond_encoder_ is None:
+            raise ValueError("guidance needs a conditional model (fit with y).")
+        module, conditioned = self._denoiser_at(sigma)
+        if not conditioned:
+            return module(x, sigma)
+        cond = module(x, sigma, y=y, emb=emb)
         if not guidance:
             return cond
-        if self.cond_encoder_ is None:
-            raise ValueError("guidance needs a conditional model (fit with y).")
-        return cond + guidance * (cond - self.module_(x, sigma, y=None))
+        return cond + guidance * (cond - module(x, sigma, y=None))
 
     def _model_shape(self) -> tuple:
         if hasattr(self, "image_shape_"):
@@ -496,7 +506,7 @@ class DiffusionGenerator(BaseEstimator):
         y = torch.as_tensor(rows, dtype=torch.long)
         out = []
         heun_sample(
-            lambda x, s, i: self.module_(x, s, y=y),
+            lambda x, s, i: self._guided(x, s, y, None),
             x_T,
             sigmas,
             on_step=lambda i, x, d: out.append(d),
@@ -612,7 +622,8 @@ class DiffusionGenerator(BaseEstimator):
         for s in _SCORE_SIGMAS:
             noise = torch.randn(Z.shape, generator=gen)
             sigma = torch.full((len(Z),), float(s))
-            losses.append(edm_loss(self.module_, Z, sigma, noise, Y).mean())
+            module, conditioned = self._denoiser_at(float(s))
+            losses.append(edm_loss(module, Z, sigma, noise, Y if conditioned else None).mean())
         return -float(torch.stack(losses).mean())
 
     def _encode(self, X) -> np.ndarray:

@@ -236,3 +236,31 @@ class ConditionEncoder:
     def draw(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """``n`` condition rows from their joint training frequencies."""
         return self.rows_[rng.choice(len(self.rows_), size=n, p=self.frequencies_)]
+
+
+class BoundsScaler:
+    """Rows or images from public ``bounds`` to [-1, 1] (no statistic of the data: the
+    differentially private generators' scaling); values outside are clipped.
+    """
+
+    def __init__(self, bounds):
+        self.bounds = (float(bounds[0]), float(bounds[1]))
+
+    def fit(self, X: np.ndarray):
+        self.image_shape_ = tuple(X.shape[1:])
+        self.n_features_out_ = int(np.prod(self.image_shape_))
+        return self
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        X = np.asarray(X, dtype=np.float64)
+        if X.shape[1:] != self.image_shape_:
+            raise ValueError(f"X has shape {X.shape[1:]} per sample; expected {self.image_shape_}.")
+        _check_finite(X, "X")
+        lo, hi = self.bounds
+        Z = 2.0 * (np.clip(X, lo, hi) - lo) / (hi - lo) - 1.0
+        return Z[:, None] if X.ndim == 3 else Z
+
+    def inverse_transform(self, Z: np.ndarray) -> np.ndarray:
+        lo, hi = self.bounds
+        X = np.clip((Z + 1.0) / 2.0 * (hi - lo) + lo, lo, hi)
+        return X[:, 0] if len(self.image_shape_) == 2 else X
