@@ -133,3 +133,14 @@ def test_bad_input_and_leaks(digits):
 
     with pytest.raises(ValueError, match="string|float"):
         DPDiffusionGenerator(epsilon=5.0, **TINY).fit(pd.DataFrame({"a": ["x"] * 300}), y)
+
+
+def test_demo_section(tmp_path):
+    pytest.importorskip("matplotlib")
+    from sklpriv._demo import demo_dpsyngen
+
+    res = demo_dpsyngen(tmp_path, max_epochs=2)  # the plumbing; the figures: the bench
+    row = res.rows[0]
+    assert "epsilon 0.9" in row["data"]  # the budget was spent, not exceeded
+    assert 0 <= row["value"] <= 1 and 0 <= row["baseline value"] <= 1
+    assert (tmp_path / res.figures[0]).exists()
