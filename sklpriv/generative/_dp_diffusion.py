@@ -26,7 +26,7 @@ from ..privacy import (
     noise_seeds,
     noise_torch_generator,
 )
-from ..utils import EMA, fit_net, progress_bar, torch_rng
+from ..utils import EMA, fit_net, get_device, progress_bar, torch_rng
 from ._diffusion import DiffusionGenerator
 from ._edm import EDMDenoiser, edm_loss
 from ._encoding import BoundsScaler, ConditionEncoder
@@ -422,7 +422,10 @@ class DPDiffusionGenerator(DiffusionGenerator):
     def _fit_private(self, Z, Y, sampling_seed: int, noise_seed: int):
         """Poisson batches, per-example clipped K-draw gradients, Gaussian noise, Adam."""
         self.accountant_ = create_accountant(mechanism=self.accountant)
-        sampling = noise_torch_generator(sampling_seed)
+        device = get_device(self.device)
+        Z, Y = Z.to(device), None if Y is None else Y.to(device)
+        self.module_.to(device)
+        sampling = noise_torch_generator(sampling_seed)  # CPU generators: the draws move
         self._noise = noise_torch_generator(noise_seed)  # DP noise and the diffusion draws
         opt = torch.optim.Adam(self.module_.parameters(), lr=self.lr)
         ema = [p.detach().clone() for p in self.module_.parameters()]
@@ -432,7 +435,7 @@ class DPDiffusionGenerator(DiffusionGenerator):
         try:
             for epoch in range(self.max_epochs):
                 for _ in range(steps_per_epoch):
-                    batch = torch.rand(len(Z), generator=sampling) < self.sample_rate_
+                    batch = (torch.rand(len(Z), generator=sampling) < self.sample_rate_).to(device)
                     self._dp_step(opt, Z[batch], None if Y is None else Y[batch], len(Z))
                     self.accountant_.step(
                         noise_multiplier=self.noise_multiplier_, sample_rate=self.sample_rate_
@@ -447,7 +450,7 @@ class DPDiffusionGenerator(DiffusionGenerator):
         with torch.no_grad():
             for p, avg in zip(self.module_.parameters(), ema, strict=True):
                 p.copy_(avg)
-        self.module_.eval()
+        self.module_.cpu().eval()
 
     def _record_epoch(self, epoch: int, step: int, progress) -> None:
         """Only released figures: epsilon and steps (no loss, an un-noised statistic)."""
@@ -478,7 +481,9 @@ class DPDiffusionGenerator(DiffusionGenerator):
         std = self.noise_multiplier_ * self.max_grad_norm
         expected = max(1.0, self.sample_rate_ * n)
         for k, p in params.items():
-            noise = torch.normal(0.0, std, p.shape, generator=self._noise) if std else 0.0
+            noise = (
+                torch.normal(0.0, std, p.shape, generator=self._noise).to(p.device) if std else 0.0
+            )
             p.grad = (total[k] + noise) / expected
         opt.step()
         opt.zero_grad(set_to_none=True)
@@ -490,10 +495,11 @@ class DPDiffusionGenerator(DiffusionGenerator):
         K, n = self.noise_multiplicity, len(x)
         sigma = self._sigmas(n * K, [self._private_range()], self._noise).reshape(n, K)
         noise = torch.randn((n, K, *x.shape[1:]), generator=self._noise)
+        sigma, noise = sigma.to(x.device), noise.to(x.device)
         if y is not None:
             y = y[:, None, :].expand(n, K, y.shape[1]).clone()
-            drop = torch.rand((n, K), generator=self._noise) < self.condition_dropout
-            y[drop] = self.module_.net.condition.null(int(drop.sum()))
+            drop = (torch.rand((n, K), generator=self._noise) < self.condition_dropout).to(y.device)
+            y[drop] = self.module_.net.condition.null(int(drop.sum()), y.device)
         params = {k: p.detach() for k, p in self.module_.named_parameters()}
         buffers = dict(self.module_.named_buffers())
         d = self.module_.sigma_data
