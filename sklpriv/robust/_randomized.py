@@ -134,6 +134,9 @@ class RandomizedNetworkClassifier(_RobustNetClassifier):
     hidden_layer_sizes : tuple of int, default=(256, 256)
     graddiv : {"resultant", "cosine"} or None, default="resultant"
         The concentration penalty; ``None`` trains the same randomized net without it.
+        With ``randomization="noise"`` GradDiv barely scatters the gradients (the draws
+        share one network), and ``"cosine"`` can destabilise training there
+        (benchmarks/results/graddiv.md): prefer the ensemble.
     graddiv_weight : float, default=0.5
     n_gradient_samples : int or None, default=None
         Draws per training step; ``None``: ``n_members`` (every member, every step) for
