@@ -1,6 +1,6 @@
 """DiffusionGenerator: sample quality on digits and Adult, fair sampling by switching.
 
-Part ``quality`` (-> results/diffusion.md, first table):
+Part ``quality`` (-> results/diffusion_quality.md):
 - digits, class-conditional: Fréchet distance (features: the hidden layer of an MLP
   trained on real digits) and CAS (a logistic regression trained on as many synthetic
   digits as the training set, tested on the real test digits), for ours (MLP on rows and
@@ -13,7 +13,7 @@ Part ``quality`` (-> results/diffusion.md, first table):
   column, conditioned on the Salary column (labels drawn from their training frequencies),
   and conditioned with classifier-free guidance 1.
 
-Part ``fair`` (-> results/diffusion.md, second table): digits with a style correlated
+Part ``fair`` (-> results/diffusion_fair.md): digits with a style correlated
 with the class (80% of 0-4 styled, 20% of 5-9; the two styles of
 :func:`sklpriv.datasets.make_styled_digits`: a thick stroke and a faint checkerboard),
 conditioned on the style alone, and Adult conditioned on sex; without switching and with
@@ -361,30 +361,30 @@ def main(argv=None):
         ADULT.update(max_steps=300)
         args.adult_rows = min(args.adult_rows, 2000)
     seeds = list(range(1 if args.quick else args.seeds))
-    body = f"{len(seeds)} seeds, mean ± std.\n\n"
-    if "quality" in args.part:
-        rows = digits_quality(seeds) + adult_quality(args, seeds)
-        head = ["data", "generator", "FD / utility AUC", "CAS / column distance", "fit s"]
-        body += "Quality (digits: FD lower is better, CAS; Adult: AUC, mean column distance):\n\n"
-        body += markdown_table(head, rows) + "\n\n"
-    if "fair" in args.part:
-        head = [
-            "data, sensitive",
-            "tau",
-            "gap / DP diff (none)",
-            "gap / DP diff (fair)",
-            "flips",
-            "content kept",
-            "accuracy (fair)",
-            "reference",
-        ]
-        body += "Fair sampling:\n\n" + markdown_table(head, fair_rows(args, seeds)) + "\n"
-    if args.quick:
-        print(body)
-    else:
-        cmd = "python benchmarks/bench_diffusion.py " + " ".join(sys.argv[1:])
-        write_result("diffusion", "Conditional diffusion and fair sampling", body, cmd.strip())
+    for part in args.part:
+        title, body = PARTS[part](args, seeds)
+        body = f"{len(seeds)} seeds, mean ± std.\n\n" + body
+        if args.quick:
+            print(body)
+        else:
+            cmd = "python benchmarks/bench_diffusion.py " + " ".join(sys.argv[1:])
+            write_result(f"diffusion_{part}", title, body, cmd.strip())
 
+
+def part_quality(args, seeds):
+    rows = digits_quality(seeds) + adult_quality(args, seeds)
+    head = ["data", "generator", "FD / utility AUC", "CAS / column distance", "fit s"]
+    body = "Quality (digits: FD lower is better, CAS; Adult: AUC, mean column distance):\n\n"
+    return "Conditional diffusion: sample quality", body + markdown_table(head, rows)
+
+
+def part_fair(args, seeds):
+    head = ["data, sensitive", "tau", "gap / DP diff (none)", "gap / DP diff (fair)"]
+    head += ["flips", "content kept", "accuracy (fair)", "reference"]
+    return "Fair sampling by attribute switching", markdown_table(head, fair_rows(args, seeds))
+
+
+PARTS = {"quality": part_quality, "fair": part_fair}
 
 if __name__ == "__main__":
     main()

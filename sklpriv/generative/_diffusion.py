@@ -453,11 +453,11 @@ class DiffusionGenerator(BaseEstimator):
 
         Two trajectories from the same noise, one conditioned on ``s0``, one on ``s1``
         (the other attributes drawn from their training frequencies, the same for both);
-        at each step ``d_i = (sigma_i - sigma_{i+1}) / sqrt(1 + sigma_i^2) (eps_0 - eps_1)``
-        with ``eps = (x - D(x; sigma)) / sigma``: the EDM form of the paper's
-        ``beta_t (eps(x_t^0, t, s0) - eps(x_t^1, t, s1))``, the step's displacement per
-        unit of predicted noise measured in the DDPM state ``x / sqrt(1 + sigma^2)`` (EDM's
-        ``x`` is the DDPM state over ``sqrt(abar)``); ``tau`` minimises
+        at each step ``d_i = ln((1 + sigma_i^2) / (1 + sigma_{i+1}^2)) (eps_0 - eps_1)`` with
+        ``eps = (x - D(x; sigma)) / sigma``: the paper's
+        ``beta_t (eps(x_t^0, t, s0) - eps(x_t^1, t, s1))`` summed over the DDPM steps the
+        EDM step spans (``sum beta_t ~ ln(abar_lo / abar_hi)``, ``abar = 1 / (1 +
+        sigma^2)``, with ``eps`` held at the step's value); ``tau`` minimises
         ``D(tau) = mean_n || sum_{steps above tau} d_i - sum_{steps below} d_i ||`` over the
         sampler's noise levels.
 
@@ -482,8 +482,9 @@ class DiffusionGenerator(BaseEstimator):
         x_T = torch.randn((len(rows0), *self._model_shape()), generator=gen)
         sigmas = karras_sigmas(self.sampling_steps)
         steps = [self._directions(x_T, sigmas, rows) for rows in (rows0, rows1)]
-        # a step's eps-displacement in the DDPM (variance-preserving) state x / sqrt(1 + s^2)
-        gaps = (sigmas[:-1] - sigmas[1:]) / (1 + sigmas[:-1] ** 2).sqrt()
+        # the sum of DDPM's beta_t over the steps an EDM step spans: -sum ln(1 - beta_t)
+        # = ln(abar_lo / abar_hi), abar = 1 / (1 + sigma^2)
+        gaps = torch.log((1 + sigmas[:-1] ** 2) / (1 + sigmas[1:] ** 2))
         gaps = gaps.float().reshape(-1, *([1] * x_T.dim()))
         curve = switch_curve(gaps * (steps[0] - steps[1]), sigmas)
         return float(curve["tau"][int(np.argmin(curve["distance"]))]), curve
