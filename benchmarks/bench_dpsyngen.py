@@ -70,7 +70,7 @@ def fit_sample(make, X, y, seed):
     return S, yS, secs, getattr(gen, "epsilon_", math.inf)
 
 
-NET = dict(hidden=(128, 128), batch_size=512, lr=1e-3)  # CPU-sized: fewer weights, less noise
+NET = dict(hidden=(128, 128), batch_size=512, lr=1e-3)  # the defaults, spelled out
 
 
 def makers(epsilon, seed, epochs):

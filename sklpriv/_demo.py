@@ -519,7 +519,7 @@ def demo_dpsyngen(out: Path, max_epochs: int = 100) -> DemoResult:
         rows=[
             {
                 "estimator": "DPDiffusionGenerator",
-                "data": f"digits, epsilon {eps:.2f} (delta 1e-5), {max_epochs} epochs",
+                "data": f"digits, epsilon {eps:.3f} (delta 1e-5), {max_epochs} epochs",
                 "metric": "CAS (DP-SynGen, cleaning synthetic)",
                 "value": cas["DP-SynGen"],
                 "baseline": "DPDM (every stage private)",

@@ -141,6 +141,7 @@ def test_demo_section(tmp_path):
 
     res = demo_dpsyngen(tmp_path, max_epochs=2)  # the plumbing; the figures: the bench
     row = res.rows[0]
-    assert "epsilon 0.9" in row["data"]  # the budget was spent, not exceeded
+    spent = float(row["data"].split("epsilon ")[1].split(" ")[0])
+    assert 0.5 < spent <= 1.0  # the budget was spent, not exceeded
     assert 0 <= row["value"] <= 1 and 0 <= row["baseline value"] <= 1
     assert (tmp_path / res.figures[0]).exists()
