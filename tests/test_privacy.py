@@ -20,7 +20,7 @@ from opacus.accountants import create_accountant
 from sklearn.datasets import load_digits, make_moons
 from sklearn.neural_network import MLPClassifier
 
-from sklpriv import DPMorseClustering, DPSATClassifier, DPSATRegressor
+from sklpriv import DPDiffusionGenerator, DPMorseClustering, DPSATClassifier, DPSATRegressor
 from sklpriv.privacy import (
     check_delta,
     epsilon_spent,
@@ -110,6 +110,31 @@ def test_fitted_dpsat_epsilon_is_a_bound(digits, accountant):
     assert lower <= est.epsilon_ <= 3.0
 
 
+_DPG = dict(
+    hidden=(16,),
+    emb_dim=8,
+    max_epochs=2,
+    batch_size=64,
+    synthetic_steps=5,
+    noise_multiplicity=2,
+    sampling_steps=3,
+    bounds=(0.0, 1.0),
+    classes=range(10),
+)
+
+
+@pytest.mark.parametrize("accountant", ["rdp", "prv"])
+def test_fitted_dp_diffusion_epsilon_is_a_bound(digits, accountant):
+    X, y = digits
+    est = DPDiffusionGenerator(epsilon=3.0, accountant=accountant, random_state=0, **_DPG)
+    est.fit(X[:400], y[:400])
+    lower = pld_epsilon(est.noise_multiplier_, est.sample_rate_, est.n_steps_, DELTA, False)
+    assert lower <= est.epsilon_ <= 3.0
+    if accountant == "rdp":
+        rdp = dpa_rdp_epsilon(est.noise_multiplier_, est.sample_rate_, est.n_steps_, DELTA)
+        assert est.epsilon_ == pytest.approx(rdp, rel=0.02)
+
+
 def test_epsilon_never_negative():
     """A tiny budget (huge sigma, full batches): RDP's conversion goes below 0 there."""
     acc = create_accountant("rdp")
@@ -161,6 +186,10 @@ def _morse(X, y):
     return _fits(lambda: DPMorseClustering(epsilon=1.0, bounds=BOUNDS), X, None)
 
 
+def _dp_diffusion(X, y):
+    return _fits(lambda: DPDiffusionGenerator(**_DPG), X[:300], y[:300])
+
+
 def _weights(est):
     if hasattr(est, "module_"):
         return torch.cat([p.detach().flatten() for p in est.module_.parameters()]).numpy()
@@ -172,25 +201,29 @@ def moons():
     return make_moons(2000, noise=0.05, random_state=0)
 
 
-@pytest.mark.parametrize("fits", [_dpsat, _morse], ids=["DPSAT", "DPMorse"])
+_FITS = [_dpsat, _morse, _dp_diffusion]
+_IDS = ["DPSAT", "DPMorse", "DPDiffusion"]
+
+
+@pytest.mark.parametrize("fits", _FITS, ids=_IDS)
 def test_refit_with_published_params_draws_fresh_noise(fits, digits, moons):
     """The audit's attack: refit with get_params() on the same data. With
     random_state=None every fit draws new noise, so the refit does not reproduce the model."""
-    X, y = digits if fits is _dpsat else moons
+    X, y = moons if fits is _morse else digits
     a, b = fits(X, y)
     assert a.get_params()["random_state"] is None
     wa, wb = _weights(a), _weights(b)
     assert wa.shape != wb.shape or not np.allclose(wa, wb)
 
 
-@pytest.mark.parametrize("fits", [_dpsat, _morse], ids=["DPSAT", "DPMorse"])
+@pytest.mark.parametrize("fits", _FITS, ids=_IDS)
 def test_noise_comes_only_from_the_secure_seeding_helper(fits, digits, moons, monkeypatch):
     """Pin the OS entropy: then two random_state=None fits coincide, so every random
     draw of the fit (initialisation, sampling, noise) comes from that one helper."""
     import sklpriv.privacy._random as rnd
 
     monkeypatch.setattr(rnd.secrets, "randbits", lambda k: 12345)
-    X, y = digits if fits is _dpsat else moons
+    X, y = moons if fits is _morse else digits
     a, b = fits(X, y)
     np.testing.assert_array_equal(_weights(a), _weights(b))
 
@@ -231,6 +264,8 @@ def test_pickles_hold_no_generator_state(digits, moons):
     assert _generators_in_pickle(reg) == []
     morse = DPMorseClustering(epsilon=1.0, bounds=BOUNDS).fit(moons[0])
     assert _generators_in_pickle(morse) == []
+    gen = DPDiffusionGenerator(**_DPG).fit(X[:300], y[:300])
+    assert _generators_in_pickle(gen) == []
     # the inspector does find one where there is one
     assert "RandomState" in _generators_in_pickle({"rng": np.random.RandomState(0)})
 
