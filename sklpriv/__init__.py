@@ -8,7 +8,12 @@ __version__ = "0.1.0"
 from .additive import BayesNAMClassifier, BayesNAMRegressor  # noqa: E402
 from .cluster import DPMorseClustering  # noqa: E402
 from .forecasting import CATSForecaster  # noqa: E402
-from .generative import DiffusionGenerator, DPDiffusionGenerator, TimeBridgeGenerator  # noqa: E402
+from .generative import (  # noqa: E402
+    ConceptEraser,
+    DiffusionGenerator,
+    DPDiffusionGenerator,
+    TimeBridgeGenerator,
+)
 from .neural_network import DPSATClassifier, DPSATRegressor  # noqa: E402
 from .robust import AdversarialClassifier, RandomizedNetworkClassifier  # noqa: E402
 
@@ -17,6 +22,7 @@ __all__ = [
     "BayesNAMClassifier",
     "BayesNAMRegressor",
     "CATSForecaster",
+    "ConceptEraser",
     "DPMorseClustering",
     "DiffusionGenerator",
     "DPDiffusionGenerator",

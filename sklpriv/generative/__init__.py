@@ -1,13 +1,16 @@
 """Generative models: TimeBridge for time series, conditional EDM diffusion for tables and
-small images (with fair sampling by attribute switching).
+small images (with fair sampling by attribute switching, differential privacy and
+concept erasure).
 """
 
 from ._diffusion import DiffusionGenerator
 from ._dp_diffusion import DPDiffusionGenerator
+from ._erasure import ConceptEraser
 from ._switching import plot_switch_search
 from ._timebridge import TimeBridgeGenerator
 
 __all__ = [
+    "ConceptEraser",
     "DPDiffusionGenerator",
     "DiffusionGenerator",
     "TimeBridgeGenerator",

@@ -56,16 +56,23 @@ class EDMDenoiser(torch.nn.Module):
         return c_skip.reshape(shape) * x + c_out.reshape(shape) * out
 
 
-def edm_loss(denoiser, x, sigma, noise, y=None) -> torch.Tensor:
+def edm_loss(denoiser, x, sigma, noise, y=None, emb=None) -> torch.Tensor:
     """Per-example EDM loss ``lambda(sigma) ||D(x + sigma n; sigma) - x||^2`` (mean over
-    the features), ``lambda = (sigma^2 + sigma_data^2) / (sigma sigma_data)^2``.
+    the features), ``lambda = (sigma^2 + sigma_data^2) / (sigma sigma_data)^2``;
+    conditioned on labels ``y`` or on a raw condition embedding ``emb``.
+    """
+    s = sigma.reshape((-1,) + (1,) * (x.dim() - 1))
+    return weighted_error(denoiser(x + s * noise, sigma, y=y, emb=emb), x, sigma, denoiser)
+
+
+def weighted_error(pred, target, sigma, denoiser) -> torch.Tensor:
+    """Per-example ``lambda(sigma) ||pred - target||^2`` (mean over the features) between
+    two denoised outputs: the squared error of the raw network's outputs, since
+    ``lambda c_out^2 = 1``.
     """
     d = denoiser.sigma_data
-    shape = (-1,) + (1,) * (x.dim() - 1)
-    s = sigma.reshape(shape)
     weight = (sigma**2 + d**2) / (sigma * d) ** 2
-    err = (denoiser(x + s * noise, sigma, y=y) - x) ** 2
-    return weight * err.flatten(1).mean(1)
+    return weight * ((pred - target) ** 2).flatten(1).mean(1)
 
 
 def training_sigmas(n: int, p_mean: float, p_std: float, generator) -> torch.Tensor:

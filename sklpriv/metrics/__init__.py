@@ -1,5 +1,6 @@
-"""Metrics for generated time series."""
+"""Metrics for generated data: time series, tables and images, fairness and concepts."""
 
+from ._concepts import care_score, concept_presence_rate
 from ._generation import (
     context_fid,
     correlational_score,
@@ -9,6 +10,8 @@ from ._generation import (
 from ._synthetic import classification_accuracy_score, fairness_report, frechet_distance
 
 __all__ = [
+    "care_score",
+    "concept_presence_rate",
     "context_fid",
     "correlational_score",
     "discriminative_score",
