@@ -29,6 +29,7 @@ from sklpriv import (
     BayesNAMClassifier,
     BayesNAMRegressor,
     CATSForecaster,
+    ConceptEraser,
     DiffusionGenerator,
     DPDiffusionGenerator,
     DPMorseClustering,
@@ -479,6 +480,58 @@ DPG_CASES = [
 ]
 
 
+# ---- ConceptEraser ----------------------------------------------------------------------
+_CE = dict(max_steps=1, inversion_steps=1, batch_size=4, random_state=0)
+_CE_Y = pd.DataFrame({"a": Y_CLF, "b": 1 - Y_CLF})
+
+
+def _ce_gen():
+    """A tiny generator conditioned on two 0/1 concepts (fit once)."""
+    if "ce" not in _DG_FITTED:
+        _DG_FITTED["ce"] = DiffusionGenerator(**_DG).fit(X_TAB, _CE_Y)
+    return _DG_FITTED["ce"]
+
+
+CE_CASES = [
+    Case(
+        "ConceptEraser",
+        "unknown concept",
+        lambda: ConceptEraser(_ce_gen(), concept="z", **_CE).fit(X_TAB, _CE_Y),
+        "unknown condition attribute 'z'",
+    ),
+    Case(
+        "ConceptEraser",
+        "unfitted generator",
+        lambda: ConceptEraser(DiffusionGenerator(), concept="a", **_CE).fit(X_TAB, _CE_Y),
+        "must be fitted",
+    ),
+    Case(
+        "ConceptEraser",
+        "unconditional generator",
+        lambda: ConceptEraser(DiffusionGenerator(**_DG).fit(X_TAB), concept="a", **_CE).fit(X_TAB),
+        "without conditions",
+    ),
+    Case(
+        "ConceptEraser",
+        "NaN in X_target",
+        lambda: ConceptEraser(_ce_gen(), concept="a", **_CE).fit(_with(X_TAB, 0, 0, np.nan), _CE_Y),
+        "NaN",
+    ),
+    Case(
+        "ConceptEraser",
+        "concepts of the wrong length",
+        lambda: ConceptEraser(_ce_gen(), concept="a", **_CE).fit(X_TAB, _CE_Y[:5]),
+        "rows",
+    ),
+    Case(
+        "ConceptEraser",
+        "sample before fit",
+        lambda: ConceptEraser(_ce_gen(), concept="a").sample(2),
+        "not fitted",
+    ),
+]
+
+
 def _with3(X, value):
     X = X.copy()
     X[0, 0, 0] = value
@@ -491,6 +544,7 @@ ALL_CASES = (
     + TB_CASES
     + DG_CASES
     + DPG_CASES
+    + CE_CASES
 )
 
 
