@@ -213,3 +213,13 @@ def test_bad_input(scenes, target):
         ConceptEraser(gen, **kw).fit(X_t[:, :10], c_t)
     with pytest.raises(ValueError, match="detector"):
         ConceptEraser(gen, method="esd", **kw).fit(X_t, c_t).adversarial_recovery_rate(4)
+
+
+def test_demo_section(tmp_path):
+    pytest.importorskip("matplotlib")
+    from sklpriv._demo import demo_concept_erasure
+
+    res = demo_concept_erasure(tmp_path, max_epochs=2, max_steps=2, n_scenes=300)  # the plumbing
+    row = res.rows[0]
+    assert 0 <= row["value"] <= 1 and 0 <= row["baseline value"] <= 1
+    assert (tmp_path / res.figures[0]).exists()
