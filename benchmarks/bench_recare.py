@@ -128,7 +128,7 @@ def main(argv=None):
     p.add_argument("--data", default=None, help="unused: the scenes are generated")
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--epochs", type=int, default=60)
-    p.add_argument("--steps", type=int, default=200, help="iterations per erasure")
+    p.add_argument("--steps", type=int, default=400, help="iterations per erasure")
     p.add_argument("--quick", action="store_true")
     args = p.parse_args(argv)
     warnings.simplefilter("ignore")
@@ -141,7 +141,7 @@ def main(argv=None):
     body = (
         f"Digit scenes (3,000 training scenes; prompts from 2,000 fresh ones), {len(seeds)} "
         f"seeds; generator: MLP denoiser (256, 256) on the pixels, {args.epochs} epochs; "
-        f"erasers: {args.steps} iterations per erasure, batch 16, Adam 5e-4, ReCARE with 2 "
+        f"erasers: {args.steps} iterations per erasure, batch 16, Adam 1e-3, ReCARE with 2 "
         "adversarial rounds of 100 inversion steps; samples with guidance 1. Adversarial "
         "recovery: textual inversion on the erased model (100 steps), 200 samples.\n\n"
         + table(results, care_sets)

@@ -56,9 +56,14 @@ class ConceptEraser(BaseEstimator):
       model draw ``X_target`` again (textual inversion from the null embedding); it
       becomes the next concept. Stage 2 restarts from the original: the erase set ``E``
       is the target prompts plus the adversarial embeddings, and
-      ``D'(x_t; e) -> D*(0) + (s - 1) (D*(a) - D*(0)) - (s + 1) mean_E (D*(e) - D*(0))``
+      ``D'(x_t; e) -> D*(n) + (s - 1) (D*(a) - D*(n)) - (s + 1) mean_E (D*(e) - D*(n_e))``
       (``s = care_guidance``, ``a`` a CARE-set anchor prompt), plus ``retain_weight``
-      times ``||D'(x_t; r) - D*(x_t; r)||^2`` on CARE-set prompts ``r``.
+      times ``||D'(x_t; r) - D*(x_t; r)||^2`` on CARE-set prompts ``r``. The paper's
+      neutral is the empty prompt, ``n = 0``, because its erase concept is a word
+      alone; here a target prompt is a whole scene's concepts, CARE concepts included,
+      so its neutral ``n_e`` is the same prompt without the target (pushing away from
+      the whole prompt would push away from its CARE concepts too); an adversarial
+      embedding's neutral stays the empty prompt, and ``n`` is the sampled prompt's.
 
     CPU scale: the paper fine-tunes Stable Diffusion on CLIP-judged concepts; here a
     prompt is a row of the generator's condition attributes (a multi-hot concept
@@ -93,11 +98,12 @@ class ConceptEraser(BaseEstimator):
     care_guidance : float, default=2.0
         ReCARE's compositional scale ``s`` (+1 on anchors, -3 on the erase set).
     retain_weight : float, default=1.0
-    lr : float, default=5e-4
+    lr : float, default=1e-3
         Adam's learning rate of the fine-tuning (the paper's 5e-6 / 2e-5 suit Stable
         Diffusion, not a small denoiser).
-    max_steps : int, default=200
-        Iterations per erasure (the paper's 200).
+    max_steps : int, default=400
+        Iterations per erasure (the paper's 200, with one image each; here batches of
+        ``batch_size`` trajectories).
     batch_size : int, default=16
         Trajectories per iteration.
     inversion_steps : int, default=100
@@ -181,8 +187,8 @@ class ConceptEraser(BaseEstimator):
         negative_guidance: float = 1.0,
         care_guidance: float = 2.0,
         retain_weight: float = 1.0,
-        lr: float = 5e-4,
-        max_steps: int = 200,
+        lr: float = 1e-3,
+        max_steps: int = 400,
         batch_size: int = 16,
         inversion_steps: int = 100,
         inversion_lr: float = 5e-3,
@@ -291,9 +297,10 @@ class ConceptEraser(BaseEstimator):
         return keep
 
     def _prompts(self, gen, j, rows) -> dict:
-        """Embeddings of the null prompt, the target prompts (the target images' rows)
-        and the CARE prompts: the training prompts that show a CARE concept without the
-        target, with their training frequencies.
+        """Embeddings of the null prompt, the target prompts (the target images' rows,
+        each paired with its neutral: the same row without the target) and the CARE
+        prompts: the training prompts that show a CARE concept without the target, with
+        their training frequencies.
         """
         enc, table = gen.cond_encoder_, gen.module_.net.condition
         train, shows_care = enc.rows_, np.zeros(len(enc.rows_), dtype=bool)
@@ -302,11 +309,15 @@ class ConceptEraser(BaseEstimator):
         keep = shows_care & (train[:, j] != _present(enc, j))
         if self.care_set_ and not keep.any():
             raise ValueError("no training prompt shows the CARE-set without the target.")
+        targets = np.unique(rows, axis=0)
+        without = targets.copy()
+        without[:, j] = _absent(enc, j)
         with torch.no_grad():
             embed = lambda r: table(torch.as_tensor(r, dtype=torch.long), len(r))  # noqa: E731
             return {
                 "null": table(None, 1)[0],
-                "target": embed(np.unique(rows, axis=0)),
+                # each target prompt paired with its neutral: the same prompt without it
+                "target": torch.stack([embed(targets), embed(without)], dim=1),
                 "care": embed(train[keep]) if keep.any() else None,
                 "care_p": torch.as_tensor(enc.frequencies_[keep], dtype=torch.float32),
             }
@@ -324,7 +335,7 @@ class ConceptEraser(BaseEstimator):
             return module, np.zeros((0, gen.emb_dim))
         adversarial = self._adversarial_concepts(gen, frozen, Z, prompts)
         module = self._trainable(frozen)  # stage 2 restarts from the original
-        banks = [prompts["target"]] + [e[None] for e in adversarial]
+        banks = [prompts["target"]] + [self._paired(e, prompts["null"]) for e in adversarial]
         self._finetune(gen, module, frozen, banks, prompts, "recare", len(adversarial), False)
         found = [e.cpu().numpy() for e in adversarial]
         return module, np.stack(found) if found else np.zeros((0, gen.emb_dim))
@@ -339,8 +350,13 @@ class ConceptEraser(BaseEstimator):
             embedding, net = self._invert(gen, module, Z, prompts["null"], self._gen)
             self._log(net, "inversion", r)
             found.append(embedding)
-            bank = embedding[None]
+            bank = self._paired(embedding, prompts["null"])
         return found
+
+    @staticmethod
+    def _paired(embedding, null):
+        """A one-prompt bank: a raw embedding, its neutral the null prompt."""
+        return torch.stack([embedding, null])[None]
 
     @staticmethod
     def _trainable(frozen):
@@ -374,7 +390,8 @@ class ConceptEraser(BaseEstimator):
     def _erasure_loss(self, gen, module, frozen, banks, prompts, esd):
         """One iteration: a partial trajectory on an erased concept, then the losses."""
         b = int(torch.randint(len(banks), (1,), generator=self._gen))
-        e = _draw(banks[b], self.batch_size, self._gen)
+        pair = _draw(banks[b], self.batch_size, self._gen)
+        e = pair[:, 0]
         x, sigma = self._partial_trajectory(gen, module, e, prompts["null"])
         null = prompts["null"].expand(len(x), -1)
         with torch.no_grad():
@@ -382,7 +399,7 @@ class ConceptEraser(BaseEstimator):
             if esd:
                 target = esd_target(frozen(x, sigma, emb=e), d0, self.negative_guidance)
             else:
-                target = self._recare_target(frozen, x, sigma, d0, banks, e, b, prompts)
+                target = self._recare_target(frozen, x, sigma, banks, pair, b, prompts)
         loss = weighted_error(module(x, sigma, emb=e), target, sigma, frozen).mean()
         if not esd and prompts["care"] is not None and self.retain_weight > 0:
             r = _draw(prompts["care"], len(x), self._gen, prompts["care_p"])
@@ -395,18 +412,20 @@ class ConceptEraser(BaseEstimator):
             )
         return loss
 
-    def _recare_target(self, frozen, x, sigma, d0, banks, e, b, prompts):
-        """ReCARE's target at ``x``: the sampled erase concept ``e`` (of bank ``b``), one
-        draw from every other bank of the erase set, one CARE-set anchor.
+    def _recare_target(self, frozen, x, sigma, banks, pair, b, prompts):
+        """ReCARE's target at ``x``: the sampled erase prompt ``pair`` (of bank ``b``) and
+        one draw from every other bank of the erase set, each against its neutral, and
+        one CARE-set anchor.
         """
         n = len(x)
-        erase = [e if k == b else _draw(bank, n, self._gen) for k, bank in enumerate(banks)]
+        pairs = [pair if k == b else _draw(bank, n, self._gen) for k, bank in enumerate(banks)]
         anchor = None
         if prompts["care"] is not None:
             a = _draw(prompts["care"], n, self._gen, prompts["care_p"])
             anchor = frozen(x, sigma, emb=a)
-        d_erase = [frozen(x, sigma, emb=ek) for ek in erase]
-        return recare_target(d0, d_erase, anchor, self.care_guidance)
+        d_erase = [frozen(x, sigma, emb=p[:, 0]) for p in pairs]
+        d_neutral = [frozen(x, sigma, emb=p[:, 1]) for p in pairs]
+        return recare_target(d_neutral[b], d_erase, anchor, self.care_guidance, d_neutral)
 
     def _partial_trajectory(self, gen, module, e, null):
         """``x_t`` from the fine-tuned sampler, guided on ``e``, stopped at a random step."""
@@ -551,10 +570,11 @@ def esd_target(d_concept, d_null, negative_guidance: float):
     return d_null - negative_guidance * (d_concept - d_null)
 
 
-def recare_target(d_null, d_erase, d_anchor, care_guidance: float):
+def recare_target(d_null, d_erase, d_anchor, care_guidance: float, d_erase_neutral=None):
     """ReCARE's compositional target (Sec. 4, stage 2):
     ``D*(0) + (s - 1) (D*(a) - D*(0)) - (s + 1) mean_e (D*(e) - D*(0))``; without an
-    anchor (an empty CARE-set) the anchor term is left out.
+    anchor (an empty CARE-set) the anchor term is left out. ``d_erase_neutral`` gives
+    each erase prompt its own neutral ``n_e`` in ``D*(e) - D*(n_e)`` (``None``: ``D*(0)``).
 
     Examples
     --------
@@ -565,7 +585,8 @@ def recare_target(d_null, d_erase, d_anchor, care_guidance: float):
     tensor([-3.])
     """
     s = care_guidance
-    push = sum(d - d_null for d in d_erase) / len(d_erase)
+    neutral = [d_null] * len(d_erase) if d_erase_neutral is None else d_erase_neutral
+    push = sum(d - n for d, n in zip(d_erase, neutral, strict=True)) / len(d_erase)
     target = d_null - (s + 1) * push
     return target if d_anchor is None else target + (s - 1) * (d_anchor - d_null)
 
@@ -582,6 +603,12 @@ def _present(enc, k: int, strict: bool = True):
             "ConceptEraser erases binary concepts."
         )
     return None
+
+
+def _absent(enc, k: int) -> int:
+    """Code of a binary attribute's "absent" value (its null index if it has none)."""
+    present = _present(enc, k)
+    return 1 - present if len(enc.categories_[k]) == 2 else enc.cardinalities[k]
 
 
 def _draw(bank: torch.Tensor, n: int, gen: torch.Generator, p=None) -> torch.Tensor:
