@@ -12,6 +12,7 @@ from .generative import (  # noqa: E402
     ConceptEraser,
     DiffusionGenerator,
     DPDiffusionGenerator,
+    MaskedDiffusionLM,
     TimeBridgeGenerator,
 )
 from .neural_network import DPSATClassifier, DPSATRegressor  # noqa: E402
@@ -28,6 +29,7 @@ __all__ = [
     "DPDiffusionGenerator",
     "DPSATClassifier",
     "DPSATRegressor",
+    "MaskedDiffusionLM",
     "RandomizedNetworkClassifier",
     "TimeBridgeGenerator",
     "__version__",

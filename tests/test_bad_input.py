@@ -13,6 +13,7 @@ correct results, unclear, silent).
 
 from __future__ import annotations
 
+import copy
 import re
 import sys
 import warnings
@@ -35,6 +36,7 @@ from sklpriv import (
     DPMorseClustering,
     DPSATClassifier,
     DPSATRegressor,
+    MaskedDiffusionLM,
     RandomizedNetworkClassifier,
     TimeBridgeGenerator,
 )
@@ -532,6 +534,36 @@ CE_CASES = [
 ]
 
 
+# ---- MaskedDiffusionLM ----------------------------------------------------------------
+_LM = dict(d_model=8, n_heads=2, max_epochs=1, random_state=0)
+_LM_P, _LM_R = ["where was ana born ?", "what is bo ?"], ["in rome", "a cat"]
+
+
+def _lm_fitted():
+    if "lm" not in _DG_FITTED:
+        _DG_FITTED["lm"] = MaskedDiffusionLM(**_LM).fit(_LM_P, _LM_R)
+    return _DG_FITTED["lm"]
+
+
+LM_CASES = [
+    Case("MaskedDiffusionLM", "empty text", lambda: MaskedDiffusionLM(**_LM).fit(
+        ["a", ""], _LM_R), "empty"),
+    Case("MaskedDiffusionLM", "no rows", lambda: MaskedDiffusionLM(**_LM).fit([], []), "empty"),
+    Case("MaskedDiffusionLM", "a string, not a list", lambda: MaskedDiffusionLM(**_LM).fit(
+        "where", "in"), "list of texts"),
+    Case("MaskedDiffusionLM", "prompt over max_len", lambda: MaskedDiffusionLM(
+        **_LM, max_len=6).fit(_LM_P, _LM_R), "max_len"),
+    Case("MaskedDiffusionLM", "unknown token at predict", lambda: _lm_fitted().predict(
+        ["where was zed born ?"]), "vocabulary"),
+    Case("MaskedDiffusionLM", "longer prompt at predict", lambda: _lm_fitted().predict(
+        ["where was ana born ? ? ?"]), "at most"),
+    Case("MaskedDiffusionLM", "unknown unlearning method", lambda: copy.deepcopy(
+        _lm_fitted()).unlearn((_LM_P, _LM_R), method="erase"), "method"),
+    Case("MaskedDiffusionLM", "predict before fit", lambda: MaskedDiffusionLM().predict(
+        _LM_P), "not fitted"),
+]  # fmt: skip
+
+
 def _with3(X, value):
     X = X.copy()
     X[0, 0, 0] = value
@@ -545,6 +577,7 @@ ALL_CASES = (
     + DG_CASES
     + DPG_CASES
     + CE_CASES
+    + LM_CASES
 )
 
 

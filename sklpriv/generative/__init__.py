@@ -6,6 +6,7 @@ concept erasure).
 from ._diffusion import DiffusionGenerator
 from ._dp_diffusion import DPDiffusionGenerator
 from ._erasure import ConceptEraser
+from ._mdlm import MaskedDiffusionLM
 from ._plot_erasure import plot_concept_samples
 from ._switching import plot_switch_search
 from ._timebridge import TimeBridgeGenerator
@@ -14,6 +15,7 @@ __all__ = [
     "ConceptEraser",
     "DPDiffusionGenerator",
     "DiffusionGenerator",
+    "MaskedDiffusionLM",
     "TimeBridgeGenerator",
     "plot_concept_samples",
     "plot_switch_search",
