@@ -147,3 +147,21 @@ def test_bad_input(facts, lm):
         copy.deepcopy(lm).unlearn(forget, method="erase")
     with pytest.raises(ValueError, match="rows"):
         MaskedDiffusionLM(**LM).fit(["a b"], ["c", "d"])
+
+
+def test_extra_vocabulary_lets_a_model_be_asked_about_unseen_facts(facts):
+    f, forget, retain = facts
+    corpus = sorted({w for t in f.prompts + f.responses for w in t.split()})
+    gold = MaskedDiffusionLM(**{**LM, "max_epochs": 2}, vocabulary=corpus).fit(*retain)
+    assert len(gold.predict(forget[0])) == len(forget[0])  # no unknown token
+    assert np.isfinite(np.nanmean(gold.token_probabilities(*forget)))
+
+
+def test_demo_section(tmp_path):
+    pytest.importorskip("matplotlib")
+    from sklpriv._demo import demo_mdu
+
+    res = demo_mdu(tmp_path, n_people=10, max_epochs=2)  # the plumbing
+    row = res.rows[0]
+    assert 0 <= row["value"] <= 1 and 0 <= row["baseline value"] <= 1
+    assert (tmp_path / res.figures[0]).exists()

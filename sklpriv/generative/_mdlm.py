@@ -117,6 +117,10 @@ class MaskedDiffusionLM(BaseEstimator):
     n_heads : int, default=4
     max_len : int, default=32
         Prompt, separator and response block together.
+    vocabulary : list of str or None, default=None
+        Tokens added to those of the training pairs (a fixed tokenizer's vocabulary, or
+        the whole corpus, so that a model retrained without some facts can still be
+        asked about them).
     sampling_steps : int or None, default=None
         Unmasking steps of ``predict`` (``None``: one per response position).
     lr : float, default=1e-3
@@ -160,6 +164,7 @@ class MaskedDiffusionLM(BaseEstimator):
         "n_layers": [Interval(Integral, 1, None, closed="left")],
         "n_heads": [Interval(Integral, 1, None, closed="left")],
         "max_len": [Interval(Integral, 3, None, closed="left")],
+        "vocabulary": [list, tuple, None],
         "sampling_steps": [Interval(Integral, 1, None, closed="left"), None],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
@@ -177,6 +182,7 @@ class MaskedDiffusionLM(BaseEstimator):
         n_layers: int = 2,
         n_heads: int = 4,
         max_len: int = 32,
+        vocabulary=None,
         sampling_steps: int | None = None,
         lr: float = 1e-3,
         batch_size: int = 64,
@@ -190,6 +196,7 @@ class MaskedDiffusionLM(BaseEstimator):
         self.n_layers = n_layers
         self.n_heads = n_heads
         self.max_len = max_len
+        self.vocabulary = vocabulary
         self.sampling_steps = sampling_steps
         self.lr = lr
         self.batch_size = batch_size
@@ -216,7 +223,8 @@ class MaskedDiffusionLM(BaseEstimator):
         P, R = _split(prompts, "prompts"), _split(responses, "responses")
         if len(P) != len(R):
             raise ValueError(f"prompts has {len(P)} rows but responses has {len(R)}.")
-        self.vocabulary_ = _vocabulary(P + R)
+        extra = [] if self.vocabulary is None else [[str(t)] for t in self.vocabulary]
+        self.vocabulary_ = _vocabulary(P + R + extra)
         self.prompt_len_ = max(map(len, P))
         self.response_len_ = max(map(len, R)) + 1  # room for one end token at least
         self._check_length()
