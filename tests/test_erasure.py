@@ -159,7 +159,7 @@ def test_erasure_removes_the_target_and_recare_keeps_the_companion(scenes, targe
         images = eraser.sample(len(c_t), y=c_t, random_state=1, guidance=1.0)
         care[method] = care_score(images, c_t, eraser.care_set_, detector)
     # the 7 that comes with every 3 survives ReCARE, not ESD
-    assert care["recare"] > care["esd"] + 0.1
+    assert care["recare"] > care["esd"] + 0.05
     # prompts without the target: ReCARE still draws what they ask for
     others = concepts[concepts["digit_3"] == 0].iloc[:200]
     agree = {}

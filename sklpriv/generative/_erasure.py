@@ -94,7 +94,8 @@ class ConceptEraser(BaseEstimator):
     adversarial_rounds : int, default=2
         Adversarial embeddings found in stage 1 (ReCARE only).
     negative_guidance : float, default=1.0
-        ESD's ``eta`` (also ReCARE's stage-1 erasures).
+        ESD's ``eta``. ReCARE's stage-1 erasures map the concept onto the empty
+        prompt's prediction (``eta = 0``), as the official code's default does.
     care_guidance : float, default=2.0
         ReCARE's compositional scale ``s`` (+1 on anchors, -3 on the erase set).
     retain_weight : float, default=1.0
@@ -331,12 +332,13 @@ class ConceptEraser(BaseEstimator):
                    for k, v in prompts.items()}  # fmt: skip
         if self.method == "esd":
             module = self._trainable(frozen)
-            self._finetune(gen, module, frozen, [prompts["target"]], prompts, "erase", 0, True)
+            eta = self.negative_guidance
+            self._finetune(gen, module, frozen, [prompts["target"]], prompts, "erase", 0, eta)
             return module, np.zeros((0, gen.emb_dim))
         adversarial = self._adversarial_concepts(gen, frozen, Z, prompts)
         module = self._trainable(frozen)  # stage 2 restarts from the original
         banks = [prompts["target"]] + [self._paired(e, prompts["null"]) for e in adversarial]
-        self._finetune(gen, module, frozen, banks, prompts, "recare", len(adversarial), False)
+        self._finetune(gen, module, frozen, banks, prompts, "recare", len(adversarial), None)
         found = [e.cpu().numpy() for e in adversarial]
         return module, np.stack(found) if found else np.zeros((0, gen.emb_dim))
 
@@ -346,7 +348,9 @@ class ConceptEraser(BaseEstimator):
         """
         module, bank, found = self._trainable(frozen), prompts["target"], []
         for r in range(self.adversarial_rounds):
-            self._finetune(gen, module, frozen, [bank], prompts, "erase", r, True)
+            # the official code's erasure (normalised guidance at scale 2): the concept's
+            # prediction is mapped onto the empty prompt's, eta = 0
+            self._finetune(gen, module, frozen, [bank], prompts, "erase", r, 0.0)
             embedding, net = self._invert(gen, module, Z, prompts["null"], self._gen)
             self._log(net, "inversion", r)
             found.append(embedding)
@@ -364,11 +368,13 @@ class ConceptEraser(BaseEstimator):
         module.net.condition.requires_grad_(False)  # the "text encoder" stays frozen
         return module
 
-    def _finetune(self, gen, module, frozen, banks, prompts, stage, rnd, esd):
-        """``max_steps`` iterations of the ESD or ReCARE objective on ``module``."""
+    def _finetune(self, gen, module, frozen, banks, prompts, stage, rnd, eta):
+        """``max_steps`` iterations on ``module`` of the ESD objective with negative
+        guidance ``eta``, or of ReCARE's stage 2 (``eta=None``).
+        """
 
         def objective(mod, x, y, training):
-            return self._erasure_loss(gen, mod, frozen, banks, prompts, esd)
+            return self._erasure_loss(gen, mod, frozen, banks, prompts, eta)
 
         dummy = torch.zeros(self.max_steps, 1)
         net = fit_net(
@@ -387,7 +393,7 @@ class ConceptEraser(BaseEstimator):
         self._log(net, stage, rnd)
         module.train()
 
-    def _erasure_loss(self, gen, module, frozen, banks, prompts, esd):
+    def _erasure_loss(self, gen, module, frozen, banks, prompts, eta):
         """One iteration: a partial trajectory on an erased concept, then the losses."""
         b = int(torch.randint(len(banks), (1,), generator=self._gen))
         pair = _draw(banks[b], self.batch_size, self._gen)
@@ -396,12 +402,12 @@ class ConceptEraser(BaseEstimator):
         null = prompts["null"].expand(len(x), -1)
         with torch.no_grad():
             d0 = frozen(x, sigma, emb=null)
-            if esd:
-                target = esd_target(frozen(x, sigma, emb=e), d0, self.negative_guidance)
+            if eta is not None:
+                target = esd_target(frozen(x, sigma, emb=e), d0, eta)
             else:
                 target = self._recare_target(frozen, x, sigma, banks, pair, b, prompts)
         loss = weighted_error(module(x, sigma, emb=e), target, sigma, frozen).mean()
-        if not esd and prompts["care"] is not None and self.retain_weight > 0:
+        if eta is None and prompts["care"] is not None and self.retain_weight > 0:
             r = _draw(prompts["care"], len(x), self._gen, prompts["care_p"])
             with torch.no_grad():
                 keep = frozen(x, sigma, emb=r)
