@@ -29,8 +29,9 @@ def make_digit_scenes(
     ``co_occurrence[d]`` brings each partner along with its probability (a digit partner
     takes the next free slot, a style partner styles the scene); the free slots left are
     filled uniformly with digits not yet present and without partners of their own, so
-    that a digit with partners is always a first digit and ``P(partner | digit)`` is the
-    given probability (a style partner: at least). The slots are then shuffled. Each style
+    that a digit with partners is always a first digit and ``P(partner | digit)`` is at
+    least the given probability (a filler may be the partner too: ``p + (1 - p) / 8``
+    for a digit partner in two-digit scenes). The slots are then shuffled. Each style
     (``"thick"``: a 2x2 grey dilation of the strokes; ``"inverted"``: ``1 - x``, a light
     background) is also switched on at random with probability ``style_rate``. The concept
     vector is multi-hot: which digits are present, and which styles.
@@ -42,7 +43,7 @@ def make_digit_scenes(
         Digits per scene (2 to 10); a scene is ``8 x (8 n_digits)`` pixels.
     co_occurrence : dict or None, default=None
         ``{digit: {partner: probability}}``, a partner being a digit 0-9 or a style name;
-        e.g. ``{3: {7: 0.7}}`` puts a 7 in 70% of the scenes with a 3.
+        e.g. ``{3: {7: 0.7}}`` puts a 7 in at least 70% of the scenes with a 3.
     style_rate : float, default=0.15
         Probability of each style regardless of the digits.
     random_state : int, RandomState instance or None, default=None

@@ -245,19 +245,27 @@ class ConceptEraser(BaseEstimator):
         """
         gen = self._fitted_generator()
         Z = torch.as_tensor(gen._encode(X_target), dtype=torch.float32)
-        self.concept_, j, rows = self._target_rows(gen, X_target, concepts, len(Z))
-        self.care_set_ = self._care_set(gen, j, rows)
+        if len(Z) == 0:
+            raise ValueError("X_target is empty: pass samples that show the concept.")
+        concept, j, rows = self._target_rows(gen, X_target, concepts, len(Z))
+        care = self._care_set(gen, j, rows)
+        prompts = self._prompts(gen, j, rows, care)
         seed = check_torch_seed(check_random_state(self.random_state))
-        self._gen, self.history_ = torch.Generator().manual_seed(seed), []
+        self._gen, self._history = torch.Generator().manual_seed(seed), []
         try:
             with torch_rng(seed):
-                module, adversarial = self._erase(gen, Z, self._prompts(gen, j, rows))
+                module, adversarial = self._erase(gen, Z, prompts)
+            history = self._history
         finally:
-            del self._gen
-        self.generator_ = copy.deepcopy(gen)
-        self.generator_.module_ = module.cpu().eval()
-        self.adversarial_embeddings_ = adversarial
-        self.target_images_ = np.asarray(X_target, dtype=np.float64)
+            del self._gen, self._history
+        erased = copy.deepcopy(gen)
+        erased.module_ = module.cpu().eval()
+        # fitted state only once everything has succeeded
+        self.generator_, self.concept_, self.care_set_ = erased, concept, care
+        self.adversarial_embeddings_, self.history_ = adversarial, history
+        self.target_images_ = (
+            X_target.copy() if isinstance(X_target, pd.DataFrame) else np.array(X_target)
+        )
         return self
 
     def _fitted_generator(self) -> DiffusionGenerator:
@@ -266,6 +274,11 @@ class ConceptEraser(BaseEstimator):
         if not isinstance(gen, DiffusionGenerator):
             raise ValueError(f"generator must be a DiffusionGenerator; got {type(gen).__name__}.")
         check_is_fitted(gen, msg="generator must be fitted before ConceptEraser.fit.")
+        if type(gen)._denoiser_at is not DiffusionGenerator._denoiser_at:
+            raise ValueError(
+                f"{type(gen).__name__} serves noise levels from several denoisers; "
+                "ConceptEraser fine-tunes a single-denoiser DiffusionGenerator."
+            )
         if gen.cond_encoder_ is None:
             raise ValueError("generator was fit without conditions: there is no concept.")
         return gen
@@ -297,7 +310,7 @@ class ConceptEraser(BaseEstimator):
                 keep.append(str(name))
         return keep
 
-    def _prompts(self, gen, j, rows) -> dict:
+    def _prompts(self, gen, j, rows, care_set) -> dict:
         """Embeddings of the null prompt, the target prompts (the target images' rows,
         each paired with its neutral: the same row without the target) and the CARE
         prompts: the training prompts that show a CARE concept without the target, with
@@ -305,11 +318,14 @@ class ConceptEraser(BaseEstimator):
         """
         enc, table = gen.cond_encoder_, gen.module_.net.condition
         train, shows_care = enc.rows_, np.zeros(len(enc.rows_), dtype=bool)
-        for k in (enc.index(c) for c in self.care_set_):
+        for k in (enc.index(c) for c in care_set):
             shows_care |= train[:, k] == _present(enc, k)
         keep = shows_care & (train[:, j] != _present(enc, j))
-        if self.care_set_ and not keep.any():
-            raise ValueError("no training prompt shows the CARE-set without the target.")
+        if self.method == "recare" and care_set and not keep.any():
+            raise ValueError(
+                f"no training prompt shows the CARE-set {care_set} without "
+                f"{enc.names_[j]!r}: ReCARE needs prompts to anchor and retain."
+            )
         targets = np.unique(rows, axis=0)
         without = targets.copy()
         without[:, j] = _absent(enc, j)
@@ -479,7 +495,7 @@ class ConceptEraser(BaseEstimator):
     def _log(self, net, stage, rnd):
         rows = history_rows(net)
         steps = sum(len(h["batches"]) for h in net.history)
-        self.history_.append({"stage": stage, "round": rnd, "steps": steps,
+        self._history.append({"stage": stage, "round": rnd, "steps": steps,
                               "loss": float(rows[-1]["train_loss"])})  # fmt: skip
 
     # ---- use ----------------------------------------------------------------------------
@@ -552,9 +568,11 @@ class ConceptEraser(BaseEstimator):
             raise ValueError("adversarial_recovery_rate needs a detector to judge samples.")
         gen, n = self.generator_, _check_n_samples(n_samples)
         Z = torch.as_tensor(gen._encode(self.target_images_ if X is None else X))
-        module = copy.deepcopy(gen.module_).to(get_device(self.device))
+        device = get_device(self.device)
+        module = copy.deepcopy(gen.module_).to(device)
         seed = check_torch_seed(check_random_state(random_state))
-        null = module.net.condition(None, 1)[0].detach()
+        with torch.no_grad():
+            null = gen.module_.net.condition(None, 1)[0].to(device)
         rng = torch.Generator().manual_seed(seed)
         emb, _ = self._invert(gen, module, Z.float(), null, rng)
         images = gen.sample(n, y_embedding=emb.cpu().numpy(), random_state=seed)

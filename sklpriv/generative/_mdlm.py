@@ -16,7 +16,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from ..utils import check_heads, check_torch_seed, fit_net, history_rows, torch_rng
+from ..utils import check_heads, check_torch_seed, fit_net, get_device, history_rows, torch_rng
 
 PAD, MASK, SEP, EOS = 0, 1, 2, 3
 _SPECIALS = ["[PAD]", "[MASK]", "[SEP]", "[EOS]"]
@@ -52,7 +52,7 @@ def mdlm_loss(logits, targets, masked, t) -> torch.Tensor:
 
 
 def mdu_loss(logits_cond, logits_anchor, masked, tau: float) -> torch.Tensor:
-    """Per sequence: the mean over masked positions of
+    """The mean over the batch's masked positions of
     ``KL(softmax(l_c) || softmax(tau l_0))``, ``l_0`` the anchor's (detached) logits.
 
     Examples
@@ -66,7 +66,7 @@ def mdu_loss(logits_cond, logits_anchor, masked, tau: float) -> torch.Tensor:
     log_p = nn.functional.log_softmax(logits_cond, dim=-1)
     log_q = nn.functional.log_softmax(tau * logits_anchor.detach(), dim=-1)
     kl = (log_p.exp() * (log_p - log_q)).sum(-1)
-    return (kl * masked).sum(1) / masked.sum(1).clamp(min=1)
+    return (kl * masked).sum() / masked.sum().clamp(min=1)
 
 
 class _Transformer(nn.Module):
@@ -102,7 +102,8 @@ class MaskedDiffusionLM(BaseEstimator):
     place: MDU (Sec. 3) minimises, at every masked response position of a forget fact,
     ``KL(p(. | prompt, x_t) || softmax(tau l_0))``, ``l_0`` the logits of the model before
     unlearning given the same state with the whole prompt masked (stop-gradient), plus
-    ``retain_weight`` times the training loss on ``retain``.
+    ``retain_weight`` times the training loss on ``retain``. Each ``unlearn`` call
+    anchors on the model as it is at that call.
 
     CPU scale: the paper unlearns billion-parameter MDLMs (LLaDA, Dream) on TOFU; this
     is the same method on a transformer of a few hundred thousand weights and
@@ -333,8 +334,9 @@ class MaskedDiffusionLM(BaseEstimator):
             still = x[:, -r:] == MASK
             if not still.any():
                 break
-            probs = self.module_(x)[:, -r:].softmax(-1)
-            conf, best = probs.max(-1)
+            logits = self.module_(x)[:, -r:]
+            logits[..., [PAD, MASK, SEP]] = -torch.inf  # only words and the end token
+            conf, best = logits.softmax(-1).max(-1)
             conf = torch.where(still, conf, torch.full_like(conf, -1.0))
             k = math.ceil(int(still.sum(1).max()) / (steps - step))
             top = conf.topk(k, dim=1).indices
@@ -410,11 +412,19 @@ class MaskedDiffusionLM(BaseEstimator):
             raise ValueError(f"method must be one of {UNLEARNING_METHODS}; got {method!r}.")
         if not isinstance(max_steps, Integral) or max_steps < 1 or tau < 0 or beta <= 0:
             raise ValueError("max_steps must be a positive int, tau >= 0 and beta > 0.")
+        if retain_weight < 0 or (lr is not None and lr <= 0):
+            raise ValueError("retain_weight must be >= 0 and lr > 0.")
+        if method == "grad_diff" and retain is None:
+            raise ValueError(
+                "method='grad_diff' is gradient ascent plus a retain term: pass retain."
+            )
         F = self._encode(_split(forget[0], "forget prompts"), _split(forget[1], "forget"))
         Rt = None
         if retain is not None and method != "ga":
             Rt = self._encode(_split(retain[0], "retain prompts"), _split(retain[1], "retain"))
-        anchor = copy.deepcopy(self.module_).eval().requires_grad_(False)
+        # the model as it is at this call (a second call anchors on the unlearned one)
+        anchor = copy.deepcopy(self.module_).to(get_device(self.device))
+        anchor.eval().requires_grad_(False)
         seed = check_torch_seed(check_random_state(self.random_state))
         self._gen = torch.Generator().manual_seed(seed + len(self.unlearning_history_) + 1)
         try:
@@ -456,7 +466,7 @@ class MaskedDiffusionLM(BaseEstimator):
             x0[:, : self.prompt_len_] = torch.where(prompt == PAD, prompt, MASK)
             with torch.no_grad():
                 l0 = anchor(x0)[:, -r:]  # the unconditional anchor: the prompt masked
-            return mdu_loss(logits, l0, masked, tau).mean()
+            return mdu_loss(logits, l0, masked, tau)
         nll = mdlm_loss(logits, ids[:, -r:], masked, t)
         if method == "npo":
             with torch.no_grad():

@@ -34,7 +34,8 @@ def _column(concept, n_concepts: int, names) -> int:
         return list(names).index(concept)
     if isinstance(concept, Integral) and 0 <= concept < n_concepts:
         return int(concept)
-    raise ValueError(f"unknown concept {concept!r}; the concepts are {names or n_concepts}.")
+    known = list(names) if names is not None else f"columns 0-{n_concepts - 1}"
+    raise ValueError(f"unknown concept {concept!r}; the concepts are {known}.")
 
 
 def concept_presence_rate(
@@ -96,7 +97,7 @@ def care_score(
     detector : estimator
         As in :func:`concept_presence_rate`.
     concept_names : sequence of str or None, default=None
-        Names of the columns; ``None``: the DataFrame's columns.
+        Names of the detector's columns; ``None``: the DataFrame's columns.
 
     Returns
     -------
@@ -115,7 +116,9 @@ def care_score(
     0.5
     """
     P = _detect(images, detector)
-    names = list(prompts.columns) if isinstance(prompts, pd.DataFrame) else concept_names
+    names = concept_names
+    if names is None and isinstance(prompts, pd.DataFrame):
+        names = list(prompts.columns)
     Q = np.asarray(prompts)
     if Q.shape != P.shape:
         raise ValueError(f"prompts must have shape {P.shape} (one row per image); got {Q.shape}.")
