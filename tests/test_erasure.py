@@ -191,9 +191,20 @@ def test_clone_keeps_the_fitted_generator_and_frozen_works(scenes, target):
     assert copy.generator is gen and copy.detector is detector
     X_t, c_t = target
     frozen = ConceptEraser(FrozenEstimator(gen), method="esd", **{**ERASE, "max_steps": 2})
+    assert clone(frozen).generator is frozen.generator
     fitted = clone(frozen).fit(X_t, c_t)
-    assert fitted.generator_ is not gen
     assert pickle.loads(pickle.dumps(fitted)).sample(2, random_state=0).shape == (2, 128)
+
+
+def test_no_adversarial_round_and_a_given_care_set(scenes, target):
+    _, _, _, gen = scenes
+    X_t, c_t = target
+    kw = {**ERASE, "max_steps": 2, "inversion_steps": 2}
+    eraser = ConceptEraser(gen, adversarial_rounds=0, care_set=["digit_7", "thick"], **kw)
+    eraser.fit(X_t, c_t)
+    assert eraser.care_set_ == ["digit_7", "thick"]
+    assert [h["stage"] for h in eraser.history_] == ["recare"]
+    assert eraser.adversarial_embeddings_.shape == (0, gen.emb_dim)
 
 
 # ---- bad input --------------------------------------------------------------------------

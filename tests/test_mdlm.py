@@ -119,9 +119,20 @@ def test_gradient_ascent_forgets_and_costs_the_retain_set(facts, lm):
     _, forget, retain = facts
     ga = copy.deepcopy(lm).unlearn(forget, method="ga", max_steps=60)
     assert ga.score(*forget) <= 0.2
+    before = np.nanmean(lm.token_probabilities(*forget))
     for method in ("npo", "grad_diff"):
         model = copy.deepcopy(lm).unlearn(forget, retain, method=method, max_steps=30)
-        assert np.isfinite(model.unlearning_history_[-1]["loss"])
+        assert np.nanmean(model.token_probabilities(*forget)) < before - 0.1
+    with pytest.raises(ValueError, match="retain"):
+        copy.deepcopy(lm).unlearn(forget, method="grad_diff")
+
+
+def test_unlearning_repeats_and_tau_zero_runs(facts, lm):
+    _, forget, retain = facts
+    a, b = (copy.deepcopy(lm).unlearn(forget, retain, tau=0.0, max_steps=5) for _ in range(2))
+    for k, v in a.module_.state_dict().items():
+        torch.testing.assert_close(v, b.module_.state_dict()[k], rtol=0, atol=0)
+    assert np.isfinite(a.unlearning_history_[-1]["loss"])
 
 
 def test_same_seed_same_model_and_pickle(facts, lm):
