@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import torch
 from scipy.special import expit, softmax
+from scipy.stats import norm
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.preprocessing import QuantileTransformer
 from sklearn.utils import check_random_state
@@ -29,10 +30,12 @@ from ..utils import (
     torch_rng,
 )
 from ._layers import KNOT_RANGE, FeatureNets
+from ._posterior import Member, design, gaussian_posterior, laplace_posterior, trained_theta
 
 _N_REFERENCE = 1000  # training rows kept to centre the shape functions and draw the rug
 _CHUNK_ELEMENTS = 2**21  # draws x rows x outputs per block at prediction (16 MiB of f64)
 _FORWARD_ELEMENTS = 2**24  # hidden activations per forward pass without knots (128 MiB)
+_MAX_LAST_LAYER = 8192  # last-layer posterior: at most this many weights (a P x P matrix)
 _MAX_DISCRETE = 10  # features with at most this many distinct values: not quantile-encoded
 # |X| and |y| up to this: room in float64 to centre them and for predictions far beyond
 _MAX_ABS = float(np.finfo(np.float64).max) * 2.0**-30
@@ -57,6 +60,20 @@ def _moments(A):
     return U.mean(0) * a, U.std(0) * a
 
 
+def _band(draws, level, n_members=1):
+    """Posterior mean, ``level`` credible band and sd over the draws (axis 0).
+
+    The band is the normal one, ``mean -/+ z sd`` (see :func:`_draw_mean_var`): each
+    member's last-layer posterior is Gaussian, and with tens of draws the empirical 2.5%
+    and 97.5% quantiles fall inside the tails they estimate (covering the truth less
+    often).
+    """
+    mean, var = _draw_mean_var(draws, n_members)
+    sd = np.sqrt(var)
+    z = float(norm.ppf(0.5 + level / 2))
+    return mean, mean - z * sd, mean + z * sd, sd
+
+
 def _draw_mean(e):
     """Mean over the draws (axis 0), added draw by draw.
 
@@ -69,10 +86,22 @@ def _draw_mean(e):
     return total / len(e)
 
 
-def _draw_mean_var(e):
-    """Mean and variance over the draws (axis 0), each row on its own (see _draw_mean)."""
-    mean = _draw_mean(e)
-    return mean, _draw_mean((e - mean) ** 2)
+def _draw_mean_var(e, n_members=1):
+    """Mean and variance over the draws (axis 0), each row on its own (see _draw_mean).
+
+    The draws come in ``n_members`` equal blocks, one per member: the variance is the
+    members' mean variance plus the variance between their means, the latter with
+    ``ddof=1`` (unbiased for the bootstrap variance from a few members).
+    """
+    blocks = e.reshape(n_members, -1, *e.shape[1:])
+    means = np.stack([_draw_mean(b) for b in blocks])
+    within = _draw_mean(
+        np.stack([_draw_mean((b - m) ** 2) for b, m in zip(blocks, means, strict=True)])
+    )
+    mean = _draw_mean(means)
+    if n_members == 1:
+        return mean, within
+    return mean, within + _draw_mean((means - mean) ** 2) * n_members / (n_members - 1)
 
 
 class _BaseBayesNAM(BaseEstimator):
@@ -81,6 +110,8 @@ class _BaseBayesNAM(BaseEstimator):
         "activation": [StrOptions({"relu", "exu"})],
         "feature_encoding": [StrOptions({"standard", "quantile"})],
         "prior_sigma": [Interval(Real, 0, None, closed="neither"), None],
+        "posterior": [StrOptions({"last-layer", "mean-field"})],
+        "n_estimators": [Interval(Integral, 1, None, closed="left")],
         "kl_weight": [Interval(Real, 0, None, closed="left")],
         "feature_dropout": [Interval(Real, 0, 1, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
@@ -105,6 +136,8 @@ class _BaseBayesNAM(BaseEstimator):
         activation: str = "relu",
         feature_encoding: str = "standard",
         prior_sigma: float | None = 1.0,
+        posterior: str = "last-layer",
+        n_estimators: int = 5,
         kl_weight: float = 1.0,
         feature_dropout: float = 0.1,
         dropout: float = 0.0,
@@ -125,6 +158,8 @@ class _BaseBayesNAM(BaseEstimator):
         self.activation = activation
         self.feature_encoding = feature_encoding
         self.prior_sigma = prior_sigma
+        self.posterior = posterior
+        self.n_estimators = n_estimators
         self.kl_weight = kl_weight
         self.feature_dropout = feature_dropout
         self.dropout = dropout
@@ -251,17 +286,76 @@ class _BaseBayesNAM(BaseEstimator):
         yt = self._encode_y(y)
         ref = rng.choice(n, size=min(n, _N_REFERENCE), replace=False)
         self.X_reference_ = X[np.sort(ref)]
-        tr, val = self._split_rows(n, rng)
         lin = [j for j, u in enumerate(n_unique) if u <= 2]  # two-valued: one weight
-        centres = self._exu_centres(Z[tr], lin, rng)
-        self._fit_module(Z, yt, tr, val, lin, centres, seed)
+        self._fit_members(Z, yt, lin, rng, seed)
         self.n_iter_ = len(self.history_)
         self._draw_seed = int(rng.randint(2**31 - 1))
+        weights, intercepts = self._draws()
+        self._intercepts = intercepts.numpy()
         # every draw's subnetworks in exact piecewise-linear form: what prediction and the
         # explanations evaluate (None: too many knots, they run the networks instead)
-        self._pwl = self.module_.piecewise_linear(self._draws())
+        self._pwl = self.module_.piecewise_linear(weights)
         self._summarise()
         return self
+
+    def _fit_members(self, Z, yt, lin, rng, seed):
+        """Train every member on its rows, then give it its last-layer posterior."""
+        members, history = [], []
+        for k, (tr, val) in enumerate(self._member_rows(len(Z), rng)):
+            centres = self._exu_centres(Z[tr], lin, rng)
+            self._fit_module(Z, yt, tr, val, lin, centres, seed + k)
+            members.append(self._member(Z[tr], yt[tr]))
+            history += [{**row, "member": k} for row in self.history_]
+        self.members_ = members
+        self.module_, self.intercept_param_ = members[0].module, members[0].intercept
+        self.history_ = history
+
+    def _member_rows(self, n, rng):
+        """(training rows, validation rows) per member.
+
+        One member: every row but a validation split. Several: bootstrap samples (rows
+        drawn with replacement, as in bagging), each validated on its out-of-bag rows.
+        """
+        if self.n_estimators == 1:
+            return [self._split_rows(n, rng)]
+        rows = []
+        for _ in range(self.n_estimators):
+            tr = rng.randint(0, n, size=n)
+            oob = np.setdiff1d(np.arange(n), tr) if self.early_stopping else np.zeros(0, int)
+            rows.append((tr, oob))
+        return rows
+
+    def _member(self, Z, yt):
+        """The member just trained, with its last-layer posterior (fitted on rows ``Z``)."""
+        module = self.module_.eval()
+        member = Member(module, self.intercept_param_, self._trained_noise())
+        if self.posterior == "last-layer" and self.prior_sigma is not None:
+            n_params = 1 + len(module.linear_features)
+            if module.net_features:
+                n_params += len(module.net_features) * module.w_mu[len(module.b_mu) - 1].shape[1]
+            if n_params * self._n_outputs() > _MAX_LAST_LAYER:
+                raise ValueError(
+                    f"posterior='last-layer' would need a covariance of {n_params} x "
+                    f"{n_params} per output, beyond {_MAX_LAST_LAYER}: use fewer features, a "
+                    "smaller last hidden layer or posterior='mean-field'."
+                )
+            self._last_layer_posterior(member, design(module, Z), yt)
+        return member
+
+    def _trained_noise(self):
+        """The observation noise sd of the member just trained (standardised units)."""
+        return None
+
+    @abstractmethod
+    def _last_layer_posterior(self, member, Phi, yt):
+        """Set ``member``'s last-layer posterior from its design matrix ``Phi``."""
+
+    def _n_draws(self):
+        """Weight draws of the ensemble: ``n_posterior_samples`` rounded up to a multiple of
+        the members, so that every member has the same share.
+        """
+        m = len(self.members_)
+        return m * math.ceil(self.n_posterior_samples / m)
 
     def _split_rows(self, n, rng):
         """Training and validation rows (no validation without early stopping)."""
@@ -323,7 +417,9 @@ class _BaseBayesNAM(BaseEstimator):
             tuple(self.hidden_sizes),
             self._n_outputs(),
             self.activation,
-            self.prior_sigma,
+            # the last-layer posterior comes after training: the networks train at their
+            # means (no weight noise, no KL), a MAP-style fit as the Laplace method has it
+            None if self.posterior == "last-layer" else self.prior_sigma,
             self.dropout,
             linear_features=lin,
             exu_centres=centres,
@@ -350,10 +446,24 @@ class _BaseBayesNAM(BaseEstimator):
 
     @torch.no_grad()
     def _draws(self):
+        """Every member's share of the weight draws, concatenated: ``(weights, intercepts)``,
+        the weights per layer ``(S, F, ...)`` and the intercepts ``(S, n_out)``.
+        """
         gen = torch.Generator().manual_seed(self._draw_seed)
-        w = self.module_.sample_weights(self.n_posterior_samples, generator=gen)
+        shares = np.array_split(np.arange(self._n_draws()), len(self.members_))
+        parts = [m.draws(len(c), gen) for m, c in zip(self.members_, shares, strict=True)]
         # float64 at prediction: results do not depend on batch composition or row order
-        return [tuple(t.double() for t in wb) for wb in w]
+        layers = [
+            tuple(torch.cat([p[0][i][k] for p in parts]).double() for k in range(len(layer)))
+            for i, layer in enumerate(parts[0][0])
+        ]
+        return layers, torch.cat([p[1] for p in parts]).double()
+
+    def _draw_intercepts(self):
+        """The intercept of every draw, (S, n_out)."""
+        if len(self._intercepts) == self._n_draws():
+            return self._intercepts
+        return self._draws()[1].numpy()  # n_posterior_samples changed after fit
 
     def _width(self):
         return max([1, *self.hidden_sizes])
@@ -366,7 +476,7 @@ class _BaseBayesNAM(BaseEstimator):
         exact piecewise-linear form (a search among the knots and a multiply-add per row,
         each row on its own), or, for a model without one, forward passes in float64.
         """
-        S, K = self.n_posterior_samples, self._n_outputs()
+        S, K = self._n_draws(), self._n_outputs()
         pwl = getattr(self, "_pwl", None)  # None: too many knots, or pickled before them
         if pwl is not None and pwl.knots.shape[0] == S:  # (n_posterior_samples unchanged)
 
@@ -374,7 +484,7 @@ class _BaseBayesNAM(BaseEstimator):
                 return (pwl(Z[:, j], j) for j in range(Z.shape[1]))
 
             return from_knots, max(1, _CHUNK_ELEMENTS // (S * K))
-        w = self._draws()
+        w = self._draws()[0]
 
         @torch.no_grad()
         def forward(Z):
@@ -393,7 +503,7 @@ class _BaseBayesNAM(BaseEstimator):
         """Additive predictor of every draw, (S, m, n_out), per block of rows of ``X``."""
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64)
-        b = to_numpy(self.intercept_param_).astype(np.float64)
+        b = self._draw_intercepts()[:, None, :]
         for rows, outputs in self._blocks(X):
             eta = None
             for f in outputs:  # summed feature by feature: each row's sum is its own
@@ -402,7 +512,7 @@ class _BaseBayesNAM(BaseEstimator):
 
     def _raw_draws(self, X):
         """Raw per-feature outputs of every draw: (S, n, F, n_out)."""
-        out = np.empty((self.n_posterior_samples, len(X), self.n_features_in_, self._n_outputs()))
+        out = np.empty((self._n_draws(), len(X), self.n_features_in_, self._n_outputs()))
         for rows, outputs in self._blocks(X):
             for j, f in enumerate(outputs):
                 out[:, rows, j] = f
@@ -453,7 +563,7 @@ class _BaseBayesNAM(BaseEstimator):
         std = np.empty_like(mean)
         for rows, outputs in self._blocks(X):
             for j, f in enumerate(outputs):
-                m, v = _draw_mean_var((f - centre[:, None, j]) * scale)
+                m, v = _draw_mean_var((f - centre[:, None, j]) * scale, len(self.members_))
                 mean[rows, j], std[rows, j] = m, np.sqrt(v)
         if mean.shape[-1] == 1:
             mean, std = mean[..., 0], std[..., 0]
@@ -497,20 +607,19 @@ class _BaseBayesNAM(BaseEstimator):
         for j, g in enumerate(grids):
             G[:, j] = np.pad(g, (0, m - len(g)), mode="edge")
         c = self._contrib_draws(G) * self._out_scale()  # (S, m, F, K)
-        a = (1 - level) / 2
         rows = []
         classes = getattr(self, "classes_", None)
         K = c.shape[-1]
         for j, g in enumerate(grids):
             for k in range(K):
-                d = c[:, : len(g), j, k]
+                mean, lower, upper, std = _band(c[:, : len(g), j, k], level, len(self.members_))
                 frame = {
                     "feature": names[j],
                     "x": g,
-                    "mean": d.mean(0),
-                    "lower": np.quantile(d, a, axis=0),
-                    "upper": np.quantile(d, 1 - a, axis=0),
-                    "std": d.std(0),
+                    "mean": mean,
+                    "lower": lower,
+                    "upper": upper,
+                    "std": std,
                 }
                 if K > 1:
                     frame["class"] = classes[k]
@@ -535,8 +644,7 @@ class _BaseBayesNAM(BaseEstimator):
         shapes = self.shape_functions(level=level)
         names = self._feature_names()
         c = self._contrib_draws(self.X_reference_).sum(-1) * self._out_scale()  # (S, n_ref, F)
-        a = (1 - level) / 2
-        lo, hi = np.quantile(c, a, axis=0), np.quantile(c, 1 - a, axis=0)
+        _, lo, hi, _ = _band(c, level, len(self.members_))
         width_dense = (hi - lo).mean(0)  # averaged over data points: dense regions weigh
         zero_in = ((lo <= 0) & (hi >= 0)).mean(0)
         spread = np.abs(c.mean(0)).mean(0)
@@ -783,10 +891,23 @@ class BayesNAMRegressor(RegressorMixin, _BaseBayesNAM):
     def _out_scale(self):
         return self.y_scale_
 
+    def _trained_noise(self):
+        return float(torch.exp(self.log_noise_.detach()))
+
+    def _last_layer_posterior(self, member, Phi, yt):
+        # Gaussian likelihood: the exact posterior, refitted on the member's rows
+        theta, root, noise = gaussian_posterior(Phi, yt[:, 0].double().numpy())
+        member.theta, member.root, member.noise = theta, root, noise
+        member.set_mean()
+
+    def _noise(self):
+        """The ensemble's observation noise sd (standardised units): the members' rms."""
+        return float(np.sqrt(np.mean([m.noise**2 for m in self.members_])))
+
     @property
     def noise_std_(self):
         check_is_fitted(self)
-        return float(torch.exp(self.log_noise_.detach())) * self.y_scale_
+        return self._noise() * self.y_scale_
 
     def predict(self, X, return_std: bool = False):
         """Posterior predictive mean (and total predictive sd).
@@ -808,14 +929,13 @@ class BayesNAMRegressor(RegressorMixin, _BaseBayesNAM):
         """
         mean, var = [], []
         for _, eta in self._eta_blocks(X):  # standardised units, unscaled at the end
-            m, v = _draw_mean_var(eta[..., 0])
+            m, v = _draw_mean_var(eta[..., 0], len(self.members_))
             mean.append(m)
             var.append(v)
         mean = np.concatenate(mean) * self.y_scale_ + self.y_mean_
         if not return_std:
             return mean
-        noise = float(torch.exp(self.log_noise_.detach()))
-        return mean, np.sqrt(np.concatenate(var) + noise**2) * self.y_scale_
+        return mean, np.sqrt(np.concatenate(var) + self._noise() ** 2) * self.y_scale_
 
 
 class BayesNAMClassifier(ClassifierMixin, LabelEncodedClassifierMixin, _BaseBayesNAM):
@@ -876,8 +996,14 @@ patience, device, callbacks, random_state, verbose
             )
         mean = torch.as_tensor(self.x_mean_, dtype=X.dtype)
         Z = ((X - mean) / torch.as_tensor(self.x_scale_, dtype=X.dtype)).float()
-        eta, _ = self._eta(Z, self.module_.sample_weights(1, mean=not random))
-        eta = eta[0]
+        members = self.members_
+        if random:  # one draw of one member
+            members = [members[int(torch.randint(len(members), ()))]]
+        etas = []
+        for m in members:
+            w, b = m.draws(1) if random else (m.module.sample_weights(1, mean=True), m.intercept)
+            etas.append(b.reshape(1, 1, -1) + m.module(Z, w).sum(2))
+        eta = torch.stack(etas).mean(0)[0]  # (averaged over the members at their means)
         return torch.cat([torch.zeros_like(eta), eta], 1) if eta.shape[1] == 1 else eta
 
     def _encode_y(self, y, reset=True, classes=None):
@@ -889,6 +1015,14 @@ patience, device, callbacks, random_state, verbose
 
     def _extra_params(self):
         return []
+
+    def _last_layer_posterior(self, member, Phi, yt):
+        # the Laplace approximation around the trained last layers (not refitted)
+        theta = trained_theta(member.module, member.intercept)
+        eta = Phi @ theta.T
+        proba = expit(eta) if theta.shape[0] == 1 else softmax(eta, axis=1)
+        member.theta, member.root = theta, laplace_posterior(Phi, theta, proba)[0]
+        member.set_mean()
 
     def _loss(self, eta, yb):
         if eta.shape[1] == 1:

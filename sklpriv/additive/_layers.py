@@ -178,11 +178,35 @@ class FeatureNets(nn.Module):
         h = self._stack(h.reshape(S * n_net, B, 1), _flat(weights))
         return h.reshape(S, n_net, B, -1).permute(0, 2, 1, 3)
 
-    def _stack(self, h, weights):
+    @torch.no_grad()
+    def last_hidden(self, x):
+        """The inputs of every subnetwork's last layer at the posterior means.
+
+        The subnetworks are linear in their last layer's weights on these features: the
+        basis of the last-layer posterior. Evaluation mode (no dropout).
+
+        Parameters
+        ----------
+        x : tensor of shape (B, F)
+
+        Returns
+        -------
+        h : tensor of shape (B, n_net_features, H)
+            ``H``: the last hidden size (1, the input itself, without hidden layers).
+        """
+        n_layers = len(self.b_mu)
+        xn = x[:, self.net_features]
+        h = xn.T.reshape(len(self.net_features), -1, 1)
+        if n_layers > 1:
+            pairs = zip(self.w_mu[: n_layers - 1], self.b_mu[: n_layers - 1], strict=True)
+            h = self._stack(h, [(w.detach(), b.detach()) for w, b in pairs], activate_last=True)
+        return h.permute(1, 0, 2)
+
+    def _stack(self, h, weights, activate_last: bool = False):
         """Inputs ``h`` (G, B, 1) of G subnetworks through layers ``(w, b)`` (G, ...).
 
-        The last layer given gets no activation: a truncated stack returns that layer's
-        pre-activations.
+        The last layer given gets no activation (unless ``activate_last``): a truncated
+        stack returns that layer's pre-activations.
         """
         n_layers = len(weights)
         for i, (w, b) in enumerate(weights):
@@ -190,7 +214,7 @@ class FeatureNets(nn.Module):
                 h = torch.clamp(torch.exp(w) * (h - b), 0.0, 1.0)  # (G, B, h1)
             else:
                 h = torch.baddbmm(b, h, w)
-                if i < n_layers - 1:
+                if i < n_layers - 1 or activate_last:
                     h = F.relu(h)
             if i < n_layers - 1 and self.dropout > 0 and self.training:
                 h = F.dropout(h, self.dropout, training=True)
