@@ -7,7 +7,10 @@ from sklearn.dummy import DummyRegressor
 from sklpriv import BayesNAMClassifier, BayesNAMRegressor
 from sklpriv.additive import ShapeFunctionDisplay
 
-KW = dict(hidden_sizes=(32, 32), batch_size=128, lr=1e-2, max_epochs=40, random_state=0)
+# two members keep the tests fast (the defaults: 10); test_default_bands_* fit the defaults
+KW = dict(
+    hidden_sizes=(32, 32), batch_size=128, lr=1e-2, max_epochs=40, n_estimators=2, random_state=0
+)
 
 
 def additive_data(n, seed=0, gap=None):
@@ -471,12 +474,13 @@ def true_coverage(reg, shapes):
 
 @pytest.fixture(scope="module")
 def default_fits():
-    return [BayesNAMRegressor(random_state=s).fit(*synthetic_benchmark(s)) for s in range(3)]
+    return [BayesNAMRegressor(random_state=s).fit(*synthetic_benchmark(s)) for s in range(2)]
 
 
 def test_default_bands_cover_the_true_shapes(default_fits):
-    """The defaults' 95% bands contain the true shape at 90-99% of the grid (seeds 0-2,
-    the benchmark's grid of 50 points per feature; mean-field, one member: about 65%).
+    """The defaults' 95% bands contain the true shape at 90-99% of the grid (seeds 0 and
+    1: 89% and 95%; the benchmark's grid of 50 points per feature; the mean-field
+    posterior of one network: about 65%).
     """
     cover = [true_coverage(r, r.shape_functions(n_points=50)) for r in default_fits]
     assert 0.9 <= np.mean(cover) <= 0.99, cover

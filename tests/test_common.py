@@ -16,6 +16,7 @@ _BAYESNAM_FAST = {
     "hidden_sizes": (8,),
     "max_epochs": 30,
     "n_posterior_samples": 5,
+    "n_estimators": 2,
     "batch_size": 32,
     "lr": 0.05,
     "random_state": 0,

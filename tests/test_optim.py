@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 from opacus import GradSampleModule
@@ -152,3 +153,82 @@ def test_dpsat_optimizer_bad_arguments():
             expected_batch_size=4,
             direction="up",
         )
+
+
+# ---- SAM near a saddle (Kim, Park, Choi, Lee: "Stability analysis of SAM") -------------
+H_SADDLE = torch.diag(torch.tensor([1.0, -0.5]))  # eigenvalues 1 and l_min = -0.5
+
+
+def quadratic_saddle_run(rho, normalize, steps=300, lr=0.05, w0=(0.3, 0.2)):
+    w = torch.tensor(w0, requires_grad=True)
+    opt = SAM(torch.optim.SGD([w], lr=lr), rho=rho, normalize=normalize)
+
+    def closure():
+        opt.zero_grad()
+        loss = 0.5 * w @ H_SADDLE @ w
+        loss.backward()
+        return loss
+
+    for _ in range(steps):
+        opt.step(closure)
+    return w.detach()
+
+
+def test_unnormalised_sam_step_is_the_linearised_map():
+    """On a quadratic, one unnormalised SAM step is w <- (I - lr (H + rho H^2)) w: its
+    flow's eigenvalues are l (1 + rho l)."""
+    rho, lr = 0.8, 0.05
+    w = quadratic_saddle_run(rho, False, steps=1, lr=lr)
+    M = torch.eye(2) - lr * (H_SADDLE + rho * H_SADDLE @ H_SADDLE)
+    assert torch.allclose(w, M @ torch.tensor([0.3, 0.2]), atol=1e-7)
+
+
+@pytest.mark.parametrize("rho, trapped", [(1.0, False), (1.9, False), (2.1, True), (4.0, True)])
+def test_the_saddle_attracts_sam_when_rho_exceeds_minus_one_over_l_min(rho, trapped):
+    """-1 / l_min = 2: below it SAM escapes along the negative direction, above it the
+    saddle is an attractor (both eigenvalues l (1 + rho l) positive)."""
+    w = quadratic_saddle_run(rho, False)  # from w_2 = 0.2
+    assert (abs(float(w[1])) < 0.2) == trapped, w
+    assert abs(float(w[0])) < 1e-2  # the positive direction always contracts
+
+
+def escape_time(method, seed, batch=8, lr=0.1, momentum=0.0, rho=0.3, cap=600):
+    """Steps until a minibatch-noise run started at the saddle w = 0 leaves |w_2| < 1.
+
+    Loss of row i: 0.5 w^T H w + z_i . w with centred z_i ~ N(0, 0.5^2): the full-batch
+    gradient is H w, a minibatch adds noise of sd 0.5 / sqrt(batch).
+    """
+    g = torch.Generator().manual_seed(seed)
+    z = torch.randn(256, 2, generator=g) * 0.5
+    z -= z.mean(0)
+    w = torch.zeros(2, requires_grad=True)
+    base = torch.optim.SGD([w], lr=lr, momentum=momentum)
+    opt = SAM(base, rho=rho) if method == "sam" else base
+    for t in range(1, cap + 1):
+        zb = z[torch.randint(256, (batch,), generator=g)].mean(0)
+
+        def closure(zb=zb):
+            opt.zero_grad()
+            loss = 0.5 * w @ H_SADDLE @ w + zb @ w
+            loss.backward()
+            return loss
+
+        if method == "sam":
+            opt.step(closure)
+        else:
+            closure()
+            opt.step()
+        if abs(float(w.detach()[1])) > 1.0:
+            return t
+    return cap
+
+
+def test_sam_escapes_a_saddle_later_than_sgd_and_momentum_shortens_it():
+    """Same learning rate and batch, 15 seeds: SAM's median escape time exceeds SGD's;
+    momentum shortens SAM's."""
+    med = {
+        name: np.median([escape_time(m, s, momentum=mom) for s in range(15)])
+        for name, m, mom in (("sgd", "sgd", 0.0), ("sam", "sam", 0.0), ("sam+mom", "sam", 0.9))
+    }
+    assert med["sam"] > 1.5 * med["sgd"], med
+    assert med["sam+mom"] < med["sam"], med

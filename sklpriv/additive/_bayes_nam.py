@@ -137,7 +137,7 @@ class _BaseBayesNAM(BaseEstimator):
         feature_encoding: str = "standard",
         prior_sigma: float | None = 1.0,
         posterior: str = "last-layer",
-        n_estimators: int = 5,
+        n_estimators: int = 10,
         kl_weight: float = 1.0,
         feature_dropout: float = 0.1,
         dropout: float = 0.0,
@@ -719,11 +719,24 @@ class BayesNAMRegressor(RegressorMixin, _BaseBayesNAM):
     """Bayesian neural additive model for regression: shape functions with credible bands.
 
     ``f(x) = b + sum_j f_j(x_j)``, each ``f_j`` a small MLP whose weights have a
-    mean-field Gaussian posterior (Bayes by Backprop) trained with feature dropout (whole
-    features dropped per sample), Gaussian likelihood with a learned noise. Feature dropout
-    acts, on average, like a ridge penalty ``p / (1 - p) * sum_j a_j^2`` on each feature's
-    contribution, so correlated or duplicated features share their credit and the
-    posterior shows how unsure that split is.
+    Bayesian weights, trained with feature dropout (whole features dropped per sample) and
+    a Gaussian likelihood. Two posteriors:
+
+    - ``posterior="last-layer"`` (default): the subnetworks train at their means, then the
+      weights of every subnetwork's last layer (with the intercept and the two-valued
+      features' weights) get their exact posterior given the features the hidden layers
+      compute: Bayesian linear regression, with the prior precision and the noise chosen
+      by maximising the evidence (MacKay; sklearn's ``BayesianRidge`` computes the same).
+      The additive model is refitted on those features, so the bands and the fit come
+      from one posterior.
+    - ``posterior="mean-field"``: the BayesNAM paper's mean-field Gaussian posterior on
+      every weight (Bayes by Backprop, the ELBO with ``kl_weight``).
+
+    With ``n_estimators > 1`` (default 10) the model is a bagged ensemble of such members,
+    each fitted to a bootstrap sample of the rows: the bands then hold both the posterior
+    of each member and the spread between members (how differently the features come out
+    of a resampled data set), which the posterior of one network does not see. Prediction
+    averages over all members' draws.
 
     Parameters
     ----------
@@ -747,18 +760,32 @@ class BayesNAMRegressor(RegressorMixin, _BaseBayesNAM):
         uncertainty to flag sparse regions. Shape functions are reported in the
         feature's own units either way.
     prior_sigma : float or None, default=1.0
-        Prior sd of the weights. ``None``: deterministic weights, i.e. a plain NAM.
+        Prior sd of the weights (``posterior="mean-field"``; the last-layer posterior
+        chooses its prior precision by the evidence). ``None``: deterministic weights,
+        i.e. a plain NAM (a bagged NAM ensemble with ``n_estimators > 1``).
+    posterior : {"last-layer", "mean-field"}, default="last-layer"
+        See above. The last-layer posterior holds a ``P x P`` covariance per output,
+        ``P = 1 + (net features) x hidden_sizes[-1] + (two-valued features)``, and
+        refuses ``P`` beyond 8192 (then use ``"mean-field"``). A classifier's is the
+        Laplace approximation around the trained last layers (the curvature between
+        the logits of a multiclass model left out), not refitted.
+    n_estimators : int, default=10
+        Members of the bagged ensemble, each trained on a bootstrap sample of the rows
+        and early-stopped on its out-of-bag rows. 1: one model on all rows but a
+        ``validation_fraction`` split. Fit time grows with it; prediction does not
+        (the ``n_posterior_samples`` draws are shared out among the members).
     kl_weight : float, default=1.0
-        ELBO: expected log-likelihood minus ``kl_weight * KL / n_samples`` (KL summed over
-        all weights, divided by the number of training samples; torchbnn's "mean" KL
-        divides by the number of weights instead). Below 1: a tempered posterior,
-        narrower bands for a better fit on large data (see Notes).
+        ELBO (``posterior="mean-field"``): expected log-likelihood minus ``kl_weight *
+        KL / n_samples`` (KL summed over all weights, divided by the number of training
+        samples; torchbnn's "mean" KL divides by the number of weights instead). Below 1:
+        a tempered posterior, narrower bands for a better fit on large data.
     feature_dropout : float, default=0.1
         Probability of dropping a whole feature's contribution per sample (training).
     dropout : float, default=0.0
         Dropout on hidden units.
     n_posterior_samples : int, default=30
-        Weight draws at prediction and for the explanations.
+        Weight draws at prediction and for the explanations, rounded up to a multiple of
+        ``n_estimators`` (every member has the same share).
     lr : float, default=3e-3
         Adam learning rate.
     ema_decay : float or None, default=None
@@ -775,6 +802,7 @@ class BayesNAMRegressor(RegressorMixin, _BaseBayesNAM):
     early_stopping : bool, default=True
         Stop when the loss on a held-out ``validation_fraction`` stops improving.
     validation_fraction : float, default=0.1
+        With one member (the members of an ensemble validate on their out-of-bag rows).
     patience : int, default=10
     device : str or None, default="cpu"
         Torch device of the training (``"auto"`` / ``None``: CUDA when available; see
@@ -794,20 +822,26 @@ class BayesNAMRegressor(RegressorMixin, _BaseBayesNAM):
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features,)
         Defined only when X has string feature names.
+    members_ : list of Member
+        The ensemble's members: ``module`` (the trained subnetworks), ``intercept``,
+        ``noise`` and the last-layer posterior ``theta`` (mean) and ``root`` (its
+        covariance is ``root @ root.T``), or ``None`` for the mean-field posterior.
     module_ : FeatureNets
-        The trained subnetworks.
+        The first member's subnetworks.
     quantile_transformer_ : QuantileTransformer or None
         Fitted on the continuous features when ``feature_encoding="quantile"``.
     noise_std_ : float
-        Learned observation noise sd (data units).
+        Observation noise sd (data units): the members' root mean square.
     feature_importances_, feature_importances_std_ : ndarray of shape (n_features,)
         Mean |centred contribution| over the data (units of y): posterior mean and sd.
     history_ : list of dict
-        Per epoch: ``epoch``, ``train_loss`` (and ``valid_loss``).
+        Per epoch of every member: ``member``, ``epoch``, ``train_loss`` (and
+        ``valid_loss``).
     net_ : sklpriv.utils.LossNet
-        The skorch net that trained the model (early stopping restores the best epoch).
+        The skorch net that trained the last member (early stopping restores its best
+        epoch).
     n_iter_ : int
-        Epochs run.
+        Epochs run, summed over the members.
 
     See Also
     --------
@@ -948,8 +982,8 @@ class BayesNAMClassifier(ClassifierMixin, LabelEncodedClassifierMixin, _BaseBaye
 
     Parameters
     ----------
-    hidden_sizes, activation, feature_encoding, prior_sigma, kl_weight, feature_dropout, dropout, \
-n_posterior_samples, lr, ema_decay, batch_size, max_epochs, early_stopping, validation_fraction, \
+    hidden_sizes, activation, feature_encoding, prior_sigma, posterior, n_estimators, kl_weight, \
+feature_dropout, dropout, n_posterior_samples, lr, ema_decay, batch_size, max_epochs, early_stopping, validation_fraction, \
 patience, device, callbacks, random_state, verbose
         As in :class:`BayesNAMRegressor`.
 
@@ -957,6 +991,7 @@ patience, device, callbacks, random_state, verbose
     ----------
     classes_ : ndarray of shape (n_classes,)
     n_features_in_ : int
+    members_ : list of Member
     module_ : FeatureNets
     feature_importances_, feature_importances_std_ : ndarray of shape (n_features,)
     history_ : list of dict

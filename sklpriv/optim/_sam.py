@@ -18,17 +18,21 @@ class SAM:
     """Sharpness-aware minimisation around any torch optimiser.
 
     Each step evaluates the gradient at the ascent point ``w + rho * g / ||g||`` and
-    applies it at ``w`` with the wrapped optimiser. Two ways to use it:
+    applies it at ``w`` with the wrapped optimiser (``normalize=False``: at ``w + rho *
+    g``, the unnormalised SAM of Andriushchenko and Flammarion). Two ways to use it:
 
     - ``step(closure)``, where ``closure`` zeroes the gradients, computes the loss, calls
       ``backward()`` and returns the loss (evaluated twice per step);
     - ``first_step()`` after a first backward pass, a second forward/backward, then
       ``second_step()``.
 
-    SAM's flow near a saddle with most negative Hessian eigenvalue ``l1 < 0`` has
-    eigenvalues ``l (1 + rho l)``: the saddle becomes an attractor when
-    ``rho > -1 / l1`` (Kim, Park, Choi, Lee, "Stability analysis of sharpness-aware
-    minimization"); momentum in the base optimiser helps it escape.
+    Near a saddle with Hessian eigenvalues ``l``, the unnormalised SAM step is linear,
+    ``w <- w - lr (H + rho H^2) w``: the eigenvalues of its flow are ``l (1 + rho l)``,
+    and the saddle becomes an attractor when ``rho > -1 / l_min`` (Kim, Park, Choi, Lee,
+    "Stability analysis of sharpness-aware minimization"). Normalised SAM has a fixed
+    ascent radius, which pins it to the saddle once the gradient there is small compared
+    with ``rho``; momentum in the base optimiser helps either escape, and minibatch noise
+    (small batches) too. ``examples/plot_sam_saddle.py`` draws all three.
 
     Parameters
     ----------
@@ -36,6 +40,9 @@ class SAM:
         The optimiser that takes the step (e.g. ``torch.optim.SGD(params, lr, momentum)``).
     rho : float, default=0.05
         Radius of the ascent step (>= 0); ``rho=0`` is the base optimiser.
+    normalize : bool, default=True
+        Normalise the ascent step by the gradient norm (Foret et al.); ``False``: the
+        unnormalised SAM, whose ascent step is ``rho * g``.
 
     References
     ----------
@@ -59,7 +66,9 @@ class SAM:
     True
     """
 
-    def __init__(self, base_optimizer: torch.optim.Optimizer, rho: float = 0.05):
+    def __init__(
+        self, base_optimizer: torch.optim.Optimizer, rho: float = 0.05, normalize: bool = True
+    ):
         if not isinstance(base_optimizer, torch.optim.Optimizer):
             raise TypeError(
                 "base_optimizer must be a torch.optim.Optimizer instance, e.g. "
@@ -69,6 +78,7 @@ class SAM:
             raise ValueError(f"rho must be >= 0; got {rho}.")
         self.base_optimizer = base_optimizer
         self.rho = rho
+        self.normalize = normalize
         self._e: list[tuple[torch.Tensor, torch.Tensor]] = []
 
     @property
@@ -84,9 +94,13 @@ class SAM:
 
     @torch.no_grad()
     def first_step(self, zero_grad: bool = True) -> None:
-        """Move to the ascent point ``w + rho * g / ||g||`` (``g``: the current gradients)."""
+        """Move to the ascent point ``w + rho * g / ||g||`` (``g``: the current gradients;
+        ``w + rho * g`` unnormalised).
+        """
         params = self._params()
-        scale = self.rho / (_grad_norm([p.grad for p in params]) + 1e-12)
+        scale = torch.tensor(self.rho)
+        if self.normalize:
+            scale = self.rho / (_grad_norm([p.grad for p in params]) + 1e-12)
         self._e = []
         for p in params:
             e = p.grad * scale.to(p.device)
