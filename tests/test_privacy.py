@@ -313,3 +313,55 @@ def test_partial_fit_on_smaller_chunks_keeps_the_accounted_rate(digits):
     assert all(rate == q for _, rate, _ in est.accountant_.history)
     lower = pld_epsilon(1.0, q, est.n_steps_, DELTA, pessimistic=False)
     assert est.epsilon_ >= lower
+
+
+# ---- PrivacyLedger: what fits on the same data spend together ----------------------------
+def _moons():
+    from sklearn.datasets import make_moons
+
+    return make_moons(n_samples=3000, noise=0.05, random_state=0)[0]
+
+
+MOON_BOUNDS = ([-1.5, -1.0], [2.5, 1.5])
+
+
+def test_ledger_sums_fits_per_data_set():
+    from sklearn.cluster import KMeans
+
+    from sklpriv import DPMorseClustering
+    from sklpriv.privacy import PrivacyLedger
+
+    X = _moons()
+    a = DPMorseClustering(epsilon=1.0, bounds=MOON_BOUNDS, random_state=0).fit(X)
+    b = DPMorseClustering(epsilon=2.0, bounds=MOON_BOUNDS, random_state=1).fit(X)
+    ledger = PrivacyLedger().record(a, "moons").record(b, "moons").record(a, "other")
+    eps, delta = ledger.total("moons")
+    assert eps == pytest.approx(a.epsilon_ + b.epsilon_) and eps <= 3.0
+    assert delta == pytest.approx(a.delta_ + b.delta_)
+    assert ledger.total("other")[0] == pytest.approx(a.epsilon_)
+    assert ledger.total("unseen") == (0.0, 0.0)
+    frame = ledger.to_frame()
+    assert list(frame.epsilon_total) == pytest.approx([a.epsilon_, eps, a.epsilon_])
+    with pytest.raises(ValueError, match="not a differentially private"):
+        ledger.record(KMeans(2, n_init=1).fit(X))
+
+
+def test_ledger_counts_every_fit_of_a_search_through_a_pipeline():
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    from sklpriv import DPMorseClustering
+    from sklpriv.privacy import PrivacyLedger
+
+    pipe = make_pipeline(
+        FunctionTransformer(), DPMorseClustering(bounds=MOON_BOUNDS, random_state=0)
+    )
+    grid = {"dpmorseclustering__epsilon": [1.0, 2.0, 4.0]}
+    search = GridSearchCV(pipe, grid, cv=3, scoring=lambda est, X: 0.0).fit(_moons())
+    ledger = PrivacyLedger().record_search(search)
+    eps, delta = ledger.total()
+    # 3 folds x (1 + 2 + 4) and the refit at the best (the first: all scores tie)
+    assert eps == pytest.approx(3 * 7.0 + 1.0)
+    assert delta == pytest.approx(10 * 1e-5)
+    assert ledger.to_frame().fits.tolist() == [10]

@@ -11,12 +11,14 @@ from ._accounting import (
     zcdp_to_dp,
 )
 from ._audit import epsilon_lower_bound, membership_inference, membership_scores
+from ._ledger import PrivacyLedger
 from ._random import noise_rng, noise_seed, noise_seeds, noise_torch_generator
 from ._warnings import PrivacyLeakWarning
 
 __all__ = [
     "ACCOUNTANTS",
     "PrivacyLeakWarning",
+    "PrivacyLedger",
     "check_accountant",
     "check_delta",
     "dp_to_zcdp",
