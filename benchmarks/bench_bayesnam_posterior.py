@@ -43,7 +43,7 @@ VARIANTS = {
     "defaults: last-layer posterior, 10 bootstrap members": {},
     "last-layer, 5 bootstrap members": dict(n_estimators=5),
     "last-layer, one member": dict(n_estimators=1),
-    "mean-field (the paper's; the former default), one member": MF,
+    "mean-field (the paper's posterior), one member": MF,
     "mean-field, 10 bootstrap members": dict(posterior="mean-field"),
     "mean-field converged (1000 epochs, kl_weight=0.1), one member": dict(
         MF, early_stopping=False, max_epochs=1000, kl_weight=0.1

@@ -169,7 +169,7 @@ def demo_bayesnam(out: Path) -> DemoResult:
             f"A bagged ensemble of 10 additive models (a subnetwork per feature, the exact "
             f"posterior of the last layers): test RMSE {rmse:.1f} (ridge {rmse_lin:.1f}). "
             "Each shape function comes with a 95% band of the centred curve (on synthetic "
-            "data it covers the true shape at 94% of the points); the explanation report "
+            "data it covers the true shape at 91% of the points); the explanation report "
             "flags what not to trust:" + (lines or " nothing.")
         ),
     )

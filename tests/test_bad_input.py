@@ -89,7 +89,11 @@ Y_CLF = (X_TAB[:, 0] + X_TAB[:, 1] > 0).astype(int)
 
 _DP = dict(noise_multiplier=1.0, max_epochs=2, batch_size=32, random_state=0)
 _NAM = dict(
-    hidden_sizes=(8,), max_epochs=20, n_posterior_samples=5, n_estimators=2, batch_size=32,
+    hidden_sizes=(8,),
+    max_epochs=20,
+    n_posterior_samples=5,
+    n_estimators=2,
+    batch_size=32,
     random_state=0,
 )
 

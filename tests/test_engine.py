@@ -214,7 +214,9 @@ def _estimators():
 
     Xr, yr = load_diabetes(return_X_y=True)
     Xc, yc = load_breast_cancer(return_X_y=True)
-    nam = dict(hidden_sizes=(8,), max_epochs=3, n_posterior_samples=3, n_estimators=2, random_state=0)
+    nam = dict(
+        hidden_sizes=(8,), max_epochs=3, n_posterior_samples=3, n_estimators=2, random_state=0
+    )
     scales = np.linspace(0.5, 1.5, 32)[:, None, None]
     windows = np.sin(np.linspace(0, 6, 12))[None, :, None] * scales  # (32, 12, 1)
     cats = dict(seq_len=12, patch_len=4, d_model=8, n_heads=2, d_ff=8, max_epochs=3)

@@ -111,6 +111,13 @@ def trained_theta(module, intercept) -> np.ndarray:
     return torch.cat([b0[:, None], *cols], 1).numpy()
 
 
+def design_groups(module) -> np.ndarray:
+    """The feature of each column of :func:`design` but the intercept's."""
+    n_net, lin = len(module.net_features), module.linear_features
+    H = module.w_mu[len(module.b_mu) - 1].shape[1] if n_net else 0
+    return np.r_[np.repeat(module.net_features, H), lin].astype(int)
+
+
 def design(module, Z) -> np.ndarray:
     """The last-layer design matrix ``[1, h_1, ..., h_F, GAIN * x_lin]`` (n, P), float64.
 
@@ -126,8 +133,16 @@ def design(module, Z) -> np.ndarray:
     return np.concatenate(cols, 1)
 
 
-def gaussian_posterior(Phi, y):
+def gaussian_posterior(Phi, y, groups=None, shrink: float = 0.0):
     """Bayesian linear regression with evidence-chosen ``alpha`` and ``beta``.
+
+    ``shrink > 0`` adds ``shrink * sum_g ||Phi_g w_g||^2`` to the squared error, with
+    ``Phi_g`` the columns of group ``g`` (``groups``, one label per column but the
+    intercept's): the expected loss under feature dropout at rate ``p`` is the squared
+    error plus ``p / (1 - p)`` times each feature's squared contribution, so with
+    ``shrink = p / (1 - p)`` the posterior is that of the objective the subnetworks were
+    trained on (a ridge on every feature's contribution, which splits the credit of
+    correlated features). ``shrink=0`` is sklearn's ``BayesianRidge``.
 
     Returns
     -------
@@ -139,7 +154,13 @@ def gaussian_posterior(Phi, y):
     n = len(Phi)
     centre, ybar = Phi[:, 1:].mean(0), y.mean()
     X, yc = Phi[:, 1:] - centre, y - ybar
-    e, V = np.linalg.eigh(X.T @ X)
+    A = X.T @ X
+    B = np.zeros_like(A)
+    if shrink > 0:
+        for g in np.unique(groups):
+            cols = np.flatnonzero(groups == g)
+            B[np.ix_(cols, cols)] = A[np.ix_(cols, cols)]
+    e, V = np.linalg.eigh(A + shrink * B)
     e = np.clip(e, 0.0, None)
     proj = V.T @ (X.T @ yc)
     alpha, beta = 1.0, 1.0 / max(yc.var(), 1e-12)
@@ -147,7 +168,7 @@ def gaussian_posterior(Phi, y):
         d = beta * e + alpha
         m = V @ (beta * proj / d)
         gamma = float(np.sum(beta * e / d))
-        resid = float(np.sum((yc - X @ m) ** 2))
+        resid = float(np.sum((yc - X @ m) ** 2) + shrink * m @ B @ m)
         new = gamma / max(float(m @ m), 1e-12), (n - gamma) / max(resid, 1e-12)
         # standardised units: precisions far outside [1e-8, 1e8] only come from degenerate
         # data (one row, a constant target), where they would divide by zero
