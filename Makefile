@@ -8,7 +8,7 @@ PIP := $(PY) -m pip
 TORCH := torch==2.13.0
 DATA ?= ../shared/data
 
-.PHONY: demo test lint docs bench peers clean
+.PHONY: demo test lint docs docs-check bench peers clean
 
 $(VENV)/.torch:
 	$(PYTHON) -m venv $(VENV)
@@ -34,8 +34,12 @@ lint: $(VENV)/.installed-dev
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check sklpriv tests benchmarks examples
 
+# warnings are errors; docs-check skips running the gallery (CI's docs build)
 docs: $(VENV)/.installed-docs
-	MPLBACKEND=Agg $(PY) -m sphinx -b html docs docs/_build/html
+	MPLBACKEND=Agg $(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
+
+docs-check: $(VENV)/.installed-docs
+	MPLBACKEND=Agg $(PY) -m sphinx -W --keep-going -b html -D plot_gallery=0 docs docs/_build/html
 
 bench: $(VENV)/.installed-bench
 	$(PY) -m sklpriv bench --data $(DATA)

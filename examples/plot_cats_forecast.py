@@ -1,6 +1,6 @@
 """
 Multivariate forecasting with CATS, and where its horizon queries look
-=====================================================================
+======================================================================
 
 CATS (Kim et al., NeurIPS 2024) forecasts with cross-attention only: each block of
 ``patch_len`` future steps is a learnable *query* that attends to the embedded input

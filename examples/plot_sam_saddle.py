@@ -1,6 +1,6 @@
 """
 SAM's saddle trap, and how momentum and minibatch noise get it out
-=================================================================
+==================================================================
 
 Sharpness-aware minimisation (:class:`~sklpriv.optim.SAM`) takes its gradient at an
 ascent point ``w + rho g / ||g||``. Kim, Park, Choi and Lee ("Stability analysis of

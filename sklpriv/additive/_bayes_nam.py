@@ -844,7 +844,7 @@ class BayesNAMRegressor(RegressorMixin, _BaseBayesNAM):
     noise_std_ : float
         Observation noise sd (data units): the members' root mean square.
     feature_importances_, feature_importances_std_ : ndarray of shape (n_features,)
-        Mean |centred contribution| over the data (units of y): posterior mean and sd.
+        Mean ``|centred contribution|`` over the data (units of y): posterior mean and sd.
     history_ : list of dict
         Per epoch of every member: ``member``, ``epoch``, ``train_loss`` (and
         ``valid_loss``).

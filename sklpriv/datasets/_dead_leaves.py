@@ -36,7 +36,7 @@ def make_dead_leaves(
 
     Returns
     -------
-    images : ndarray of shape (n_samples, *image_shape)
+    images : ndarray of shape ``(n_samples, *image_shape)``
         Values in [0, 1].
 
     Examples

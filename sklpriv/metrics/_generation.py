@@ -65,7 +65,7 @@ def _train(model, loss_fn, sample_batch, n_iter):
 def discriminative_score(
     real, fake, *, scale: bool = True, n_iter: int = 2000, batch_size: int = 128, random_state=None
 ) -> float:
-    """|accuracy - 0.5| of a post-hoc GRU classifier telling real from generated windows.
+    """``|accuracy - 0.5|`` of a post-hoc GRU classifier telling real from generated windows.
 
     TimeGAN's protocol: each set split 80/20, a one-layer GRU (hidden size
     ``max(n_features // 2, 1)``) on the last state trained ``n_iter`` steps of Adam on
@@ -133,7 +133,7 @@ def boosting_discriminative_score(
     cv: int = 5,
     random_state=None,
 ) -> float:
-    """|accuracy - 0.5| of a gradient-boosting classifier telling real from generated windows.
+    """``|accuracy - 0.5|`` of a gradient-boosting classifier telling real from generated windows.
 
     A discriminator that the field's small GRU (:func:`discriminative_score`) is not: a
     :class:`~sklearn.ensemble.HistGradientBoostingClassifier` on the flattened windows
