@@ -11,6 +11,7 @@ extensions = [
     "numpydoc",
     "sphinx_gallery.gen_gallery",
 ]
+templates_path = ["_templates"]  # the class page ends with the examples that use it
 autosummary_generate = True
 numpydoc_show_class_members = False
 html_theme = "pydata_sphinx_theme"
@@ -21,5 +22,7 @@ sphinx_gallery_conf = {
     "gallery_dirs": "auto_examples",
     "filename_pattern": r"plot_",
     "download_all_examples": False,
+    "backreferences_dir": "generated/backreferences",
+    "doc_module": ("sklpriv",),
 }
 suppress_warnings = ["ref.ref"]  # labels in docstrings inherited from scikit-learn
