@@ -38,6 +38,7 @@ import numpy as np
 from _common import markdown_table, write_result
 
 HERE = Path(__file__).resolve()
+DELTA = 1e-7  # below 1/n at every size up to the 1M-row DP-Morse cell
 
 
 # ----------------------------------------------------------------------------- data
@@ -120,7 +121,7 @@ def _dpsat(kind):
     from sklpriv import DPSATClassifier, DPSATRegressor
 
     cls = DPSATClassifier if kind == "classification" else DPSATRegressor
-    return lambda n: cls(max_epochs=1, random_state=0)
+    return lambda n: cls(max_epochs=1, delta=DELTA, random_state=0)
 
 
 def _mlp(kind, hidden=(100,)):
@@ -177,7 +178,9 @@ def _diffusion(n):
 def _dp_diffusion(n):
     from sklpriv import DPDiffusionGenerator
 
-    return DPDiffusionGenerator(bounds=(0, 16), classes=range(10), max_epochs=1, random_state=0)
+    return DPDiffusionGenerator(
+        bounds=(0, 16), classes=range(10), delta=DELTA, max_epochs=1, random_state=0
+    )
 
 
 def _gmm(n):
@@ -189,7 +192,7 @@ def _gmm(n):
 def _dp_morse(n):
     from sklpriv import DPMorseClustering
 
-    return DPMorseClustering(3, bounds=(-15.0, 15.0), random_state=0)
+    return DPMorseClustering(3, bounds=(-15.0, 15.0), delta=DELTA, random_state=0)
 
 
 def _eraser(n):
@@ -326,8 +329,9 @@ def spawn(name, n, phase, path, cap) -> dict | None:
         res = subprocess.run(cmd, capture_output=True, text=True, timeout=cap, check=True)
     except subprocess.TimeoutExpired:
         return None
-    except subprocess.CalledProcessError as err:
-        raise RuntimeError(f"{name} n={n} {phase} failed:\n{err.stderr[-3000:]}") from err
+    except subprocess.CalledProcessError as err:  # reported in the table, the sweep goes on
+        print(f"{name} n={n} {phase} failed:\n{err.stderr[-3000:]}", flush=True)
+        return {"error": err.stderr.strip().splitlines()[-1]}
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
@@ -343,12 +347,15 @@ def exponent(sizes, seconds) -> float:
 
 def extrapolate(sizes, cells, key="s"):
     """Fill the capped cells from the exponent of the measured ones; mark them."""
-    measured = [c[key] if c else None for c in cells]
+    measured = [c.get(key) if c else None for c in cells]
+    if all(v is None for v in measured):
+        return [(math.nan, False)] * len(sizes), math.nan
     b = exponent(sizes, measured)
     last = max(i for i, v in enumerate(measured) if v is not None)
+    guess = [measured[last] * (n / sizes[last]) ** b for n in sizes]
     filled = [
-        (v, False) if v is not None else (measured[last] * (n / sizes[last]) ** b, True)
-        for n, v in zip(sizes, measured, strict=True)
+        (math.nan, False) if c and "error" in c else (v, False) if v is not None else (g, True)
+        for v, g, c in zip(measured, guess, cells, strict=True)
     ]
     return filled, b
 
@@ -357,7 +364,7 @@ def _worth_running(cells, sizes, n, cap) -> bool:
     """False once a smaller size was capped or a linear guess from it exceeds the cap."""
     if not cells:
         return True
-    if cells[-1] is None:
+    if cells[-1] is None or "error" in cells[-1]:
         return False
     return cells[-1]["s"] * n / sizes[len(cells) - 1] < cap
 
@@ -378,6 +385,8 @@ def sweep_case(name, sizes, cap, tmp) -> dict:
 
 
 def _fmt(value, approx, digits=2):
+    if math.isnan(value):
+        return "err"
     return ("~" if approx else "") + f"{value:.{digits}f}"
 
 
@@ -390,8 +399,8 @@ def table_rows(results, sizes):
     for name, res in results.items():
         fit, bf = extrapolate(sizes, res["fit"])
         pred, bp = extrapolate(sizes, res["predict"])
-        mem = [c["mb"] if c else None for c in res["predict"]]
-        out = [c["out_mb"] if c else None for c in res["predict"]]
+        mem = [c.get("mb") if c else None for c in res["predict"]]
+        out = [c.get("out_mb") if c else None for c in res["predict"]]
         rows.append(
             [name, cases()[name].fit_unit]
             + [_fmt(*c) for c in fit]
@@ -406,8 +415,9 @@ def table_rows(results, sizes):
 def million_cell(cap) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         res = spawn("DPMorseClustering", 1_000_000, "fit", os.path.join(tmp, "m.pkl"), cap)
-    if res is None:
-        return f"DPMorseClustering fit at n = 1,000,000: over the {cap:.0f} s cap."
+    if res is None or "error" in res:
+        why = f"over the {cap:.0f} s cap" if res is None else res["error"]
+        return f"DPMorseClustering fit at n = 1,000,000: {why}."
     return (
         f"DPMorseClustering fit at n = 1,000,000 (2-D blobs, defaults, one thread): "
         f"{res['s']:.1f} s, peak memory +{res['mb']:.0f} MB (target: under 60 s)."

@@ -96,8 +96,8 @@ def check_delta(delta: float, n_samples: int) -> float:
             f"delta={delta:.3g} is not below 1/n_samples = 1/{n_samples} = "
             f"{1.0 / n_samples:.3g}: with such a delta a mechanism may release a record "
             "outright, so the guarantee is void. Pass a delta well below 1/n, e.g. "
-            f"delta=1e-5 (the default; the papers' choice) or 1/n**1.1 = "
-            f"{1.0 / n_samples**1.1:.2g} with n the public data set size."
+            f"delta=1/n**1.1 = {1.0 / n_samples**1.1:.2g} with n the public data set size "
+            "(the default 1e-5, the papers' choice, suits fewer than 100,000 rows)."
         )
     return delta
 
