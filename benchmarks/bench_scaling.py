@@ -14,7 +14,10 @@ dominated by fixed costs); predict memory is reported with the size of the outpu
 the working memory beyond it shows.
 
     python benchmarks/bench_scaling.py [--sizes 1000 10000 100000] [--cap 300]
-                                       [--only NAME ...] [--million]
+                                       [--only NAME ...] [--million] [--store FILE]
+
+``--store FILE`` keeps every cell in a JSON file; with ``--only`` the named rows are
+re-measured and the table is written from the whole file.
 """
 
 from __future__ import annotations
@@ -361,12 +364,13 @@ def extrapolate(sizes, cells, key="s"):
 
 
 def _worth_running(cells, sizes, n, cap) -> bool:
-    """False once a smaller size was capped or a linear guess from it exceeds the cap."""
+    """False once a smaller size was capped, or when a linear guess from it exceeds three
+    caps (fixed costs make guesses from small sizes pessimistic)."""
     if not cells:
         return True
     if cells[-1] is None or "error" in cells[-1]:
         return False
-    return cells[-1]["s"] * n / sizes[len(cells) - 1] < cap
+    return cells[-1]["s"] * n / sizes[len(cells) - 1] < 3 * cap
 
 
 def sweep_case(name, sizes, cap, tmp) -> dict:
@@ -451,17 +455,24 @@ def main():
     p.add_argument("--cap", type=float, default=300.0)
     p.add_argument("--only", nargs="+", default=None)
     p.add_argument("--million", action="store_true", help="also DP-Morse at n = 1M")
+    p.add_argument("--store", default=None, help="JSON file of the cells: --only updates it")
     p.add_argument("--cell", nargs=4, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.cell:
         name, n, phase, path = args.cell
         print(json.dumps(run_cell(name, int(n), phase, path)))
         return
-    names = args.only or list(cases())
-    results = {}
+    store = Path(args.store) if args.store else None
+    results = json.loads(store.read_text()) if store and store.exists() else {}
     with tempfile.TemporaryDirectory() as tmp:
-        for name in names:
+        for name in args.only or list(cases()):
             results[name] = sweep_case(name, args.sizes, args.cap, tmp)
+            if store:
+                store.write_text(json.dumps(results, indent=1))
+    if args.million:
+        results["_million"] = million_cell(max(args.cap, 120.0))
+        if store:
+            store.write_text(json.dumps(results, indent=1))
     report(results, args)
 
 
@@ -482,8 +493,9 @@ def report(results, args):
         "exponent). Exponents: log-log slope between the two largest measured sizes. "
         "Predict/sample memory: peak resident set above the process before the call.",
     ]
-    if args.million:
-        notes.append(million_cell(max(args.cap, 120.0)))
+    if "_million" in results:
+        notes.append(results.pop("_million"))
+    results = {name: results[name] for name in cases() if name in results}
     fig = Path(__file__).parent / "results" / "scaling.png"
     plot(results, sizes, fig)
     text = "\n\n".join(notes) + "\n\n" + body + "\n\n![scaling](scaling.png)"

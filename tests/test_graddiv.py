@@ -138,3 +138,20 @@ def test_demo_section(tmp_path):
     row = res.rows[0]
     assert row["value"] > row["baseline value"] + 0.1
     assert (tmp_path / res.figures[0]).exists()
+
+
+def test_predict_proba_in_blocks_does_not_depend_on_the_rows_around(pair, digits_split):
+    """Inference runs in blocks of PREDICT_CHUNK rows, each replaying the inference seed:
+    a row's ensemble answer is the same alone, in a small batch or past a block boundary."""
+    from sklpriv.utils import PREDICT_CHUNK
+
+    _, X_te, _, _ = digits_split
+    model = pair["resultant"]
+    big = np.resize(X_te, (PREDICT_CHUNK + 10, X_te.shape[1]))
+    proba = model.predict_proba(big)
+    np.testing.assert_allclose(
+        proba[PREDICT_CHUNK : PREDICT_CHUNK + 5],
+        model.predict_proba(big[PREDICT_CHUNK : PREDICT_CHUNK + 5]),
+        rtol=1e-12,
+    )
+    np.testing.assert_allclose(proba[:3], model.predict_proba(big[:3]), rtol=1e-12)

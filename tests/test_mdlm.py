@@ -176,3 +176,17 @@ def test_demo_section(tmp_path):
     row = res.rows[0]
     assert 0 <= row["value"] <= 1 and 0 <= row["baseline value"] <= 1
     assert (tmp_path / res.figures[0]).exists()
+
+
+def test_predict_in_blocks_equals_one_block(lm, facts, monkeypatch):
+    """Prediction runs in blocks of rows bounded by a logit budget; the answers do not
+    depend on the block size."""
+    import sklpriv.generative._mdlm as mdlm
+
+    f, _, _ = facts
+    whole = lm.predict(f.prompts)
+    probs = lm.token_probabilities(f.prompts, f.responses)
+    monkeypatch.setattr(mdlm, "_LOGIT_ELEMENTS", 1)  # one row per block
+    assert lm._rows_per_block(lm._encode(mdlm._split(f.prompts[:2], "prompts"))) == 1
+    assert lm.predict(f.prompts) == whole
+    np.testing.assert_allclose(lm.token_probabilities(f.prompts, f.responses), probs)

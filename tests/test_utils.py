@@ -84,3 +84,26 @@ def test_all_estimators_filters():
         assert set(all_estimators(type_filter=kind)) <= set(everything)
     with pytest.raises(ValueError, match="type_filter"):
         all_estimators(type_filter="nonsense")
+
+
+def test_map_row_chunks_concatenates_blocks():
+    from sklpriv.utils import map_row_chunks
+
+    X = np.arange(20.0).reshape(10, 2)
+    np.testing.assert_array_equal(map_row_chunks(lambda b: b * 2, X, chunk_size=3), X * 2)
+    T = torch.arange(7.0)
+    assert torch.equal(map_row_chunks(lambda b: b + 1, T, chunk_size=2), T + 1)
+
+
+def test_forward_float64_in_blocks_equals_one_pass():
+    """Across a block boundary the rows equal one float64 pass, and no graph is kept."""
+    from sklpriv.utils import PREDICT_CHUNK, forward_float64
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.Tanh(), torch.nn.Linear(8, 2))
+    X = np.random.RandomState(0).randn(PREDICT_CHUNK + 5, 3)
+    out = forward_float64(net, X)
+    assert not out.requires_grad
+    with torch.no_grad():
+        full = net.double()(torch.from_numpy(X))
+    torch.testing.assert_close(out, full, rtol=0, atol=1e-12)

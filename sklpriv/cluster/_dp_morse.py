@@ -20,6 +20,7 @@ from ..privacy import (
     noise_seed,
     zcdp_to_dp,
 )
+from ..utils import map_row_chunks
 from ._morse import GaussianMixtureDensity, find_peaks, find_saddles, merge_peaks
 
 _EIG_FLOOR = 0.01  # covariance eigenvalue floor in box units (paper, Sec. 4)
@@ -465,7 +466,8 @@ class DPMorseClustering(ClusterMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64)
-        return self._density.component_log_prob(self._to_box(X)).argmax(axis=1)
+        log_prob = self._density.component_log_prob
+        return map_row_chunks(lambda rows: log_prob(self._to_box(rows)).argmax(axis=1), X)
 
     def predict(self, X):
         """Cluster of each sample (inductive: no access to the training data, no privacy cost).

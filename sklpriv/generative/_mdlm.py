@@ -16,10 +16,19 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from ..utils import check_heads, check_torch_seed, fit_net, get_device, history_rows, torch_rng
+from ..utils import (
+    check_heads,
+    check_torch_seed,
+    fit_net,
+    get_device,
+    history_rows,
+    map_row_chunks,
+    torch_rng,
+)
 
 PAD, MASK, SEP, EOS = 0, 1, 2, 3
 _SPECIALS = ["[PAD]", "[MASK]", "[SEP]", "[EOS]"]
+_LOGIT_ELEMENTS = 2**24  # logits per prediction block (64 MiB of float32)
 T_MIN = 1e-3  # the MDLM mask ratio t ~ U[1e-3, 1)
 UNLEARNING_METHODS = ("mdu", "ga", "npo", "grad_diff")
 
@@ -327,8 +336,18 @@ class MaskedDiffusionLM(BaseEstimator):
         """
         check_is_fitted(self)
         x = self._encode(_split(prompts, "prompts"))
+        x[:, -self.response_len_ :] = MASK
+        return self._decode(map_row_chunks(self._unmask, x, self._rows_per_block(x)))
+
+    def _rows_per_block(self, x) -> int:
+        """Rows whose logits (positions x vocabulary) fit the prediction budget."""
+        return max(1, _LOGIT_ELEMENTS // (x.shape[1] * len(self.vocabulary_)))
+
+    def _unmask(self, x):
+        """Iterative unmasking of a block of rows (every row has the same number of
+        masked positions at every step, so a row's result does not depend on the block).
+        """
         r = self.response_len_
-        x[:, -r:] = MASK
         steps = self.sampling_steps or r
         for step in range(steps):
             still = x[:, -r:] == MASK
@@ -342,7 +361,7 @@ class MaskedDiffusionLM(BaseEstimator):
             top = conf.topk(k, dim=1).indices
             commit = torch.zeros_like(still).scatter_(1, top, True) & still
             x[:, -r:] = torch.where(commit, best, x[:, -r:])
-        return self._decode(x[:, -r:])
+        return x[:, -r:]
 
     @torch.no_grad()
     def token_probabilities(self, prompts, responses) -> np.ndarray:
@@ -358,8 +377,13 @@ class MaskedDiffusionLM(BaseEstimator):
         ids = self._encode(_split(prompts, "prompts"), R)
         x = ids.clone()
         x[:, -self.response_len_ :] = MASK
-        probs = self.module_(x)[:, -self.response_len_ :].softmax(-1)
-        true = probs.gather(-1, ids[:, -self.response_len_ :, None])[..., 0].numpy()
+
+        def true_probs(rows):  # rows of (masked input, true ids), one block at a time
+            probs = self.module_(rows[:, 0])[:, -self.response_len_ :].softmax(-1)
+            return probs.gather(-1, rows[:, 1, -self.response_len_ :, None])[..., 0]
+
+        pairs = torch.stack([x, ids], dim=1)
+        true = map_row_chunks(true_probs, pairs, self._rows_per_block(x)).numpy()
         out = np.full((len(R), self.response_len_ - 1), np.nan)
         for i, tokens in enumerate(R):
             out[i, : len(tokens)] = true[i, : len(tokens)]

@@ -13,7 +13,14 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, validate_data
 
-from ..utils import build_module, check_torch_seed, to_numpy, to_tensor, torch_rng
+from ..utils import (
+    build_module,
+    check_torch_seed,
+    map_row_chunks,
+    to_numpy,
+    to_tensor,
+    torch_rng,
+)
 from ._attacks import _Target
 from ._base import _TRAINING_CONSTRAINTS, _RobustNetClassifier
 
@@ -330,13 +337,17 @@ class RandomizedNetworkClassifier(_RobustNetClassifier):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float32)
         net = copy.deepcopy(self.module_).double()
-        x = to_tensor(X, dtype=torch.float64)
-        with torch.no_grad():
+
+        def block_proba(rows):  # one block of rows; each block replays the same seed
+            x = to_tensor(rows, dtype=torch.float64)
             if not deterministic:
-                return to_numpy(torch.softmax(net(x), 1))
+                return torch.softmax(net(x), 1)
             with torch_rng(self.inference_seed_):
                 draws = [torch.softmax(net(x), 1) for _ in range(self.n_inference_samples)]
-        return to_numpy(torch.stack(draws).mean(0))
+            return torch.stack(draws).mean(0)
+
+        with torch.no_grad():
+            return to_numpy(map_row_chunks(block_proba, X))
 
     def _torch_logits(self, X: torch.Tensor, random: bool = False) -> torch.Tensor:
         """Logits of one random draw, differentiable in ``X`` (the attacks' hook; the

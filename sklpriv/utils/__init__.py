@@ -1,5 +1,6 @@
 """Shared helpers: estimator discovery, torch seeding and devices, the skorch engine."""
 
+from ._chunks import PREDICT_CHUNK, map_row_chunks
 from ._classes import LabelEncodedClassifierMixin
 from ._discovery import all_estimators
 from ._engine import (
@@ -31,6 +32,7 @@ __all__ = [
     "EpochProgress",
     "LabelEncodedClassifierMixin",
     "LossNet",
+    "PREDICT_CHUNK",
     "ModuleLogitsMixin",
     "StepBudget",
     "TensorLoader",
@@ -45,6 +47,7 @@ __all__ = [
     "get_device",
     "history_rows",
     "import_pyplot",
+    "map_row_chunks",
     "progress_bar",
     "to_numpy",
     "to_tensor",

@@ -50,6 +50,8 @@ def build_module(module, hidden_layer_sizes, n_in: int, n_out: int) -> torch.nn.
 def forward_float64(module: torch.nn.Module, X) -> torch.Tensor:
     """Outputs of a float64 copy of ``module``: a row's result does not depend on the batch.
 
+    Without gradients, in blocks of :data:`PREDICT_CHUNK` rows (memory bounded by a block).
+
     Parameters
     ----------
     module : torch.nn.Module
@@ -67,9 +69,12 @@ def forward_float64(module: torch.nn.Module, X) -> torch.Tensor:
     >>> forward_float64(torch.nn.Linear(3, 2), np.zeros((4, 3))).dtype
     torch.float64
     """
+    from ._chunks import map_row_chunks
     from ._torch import to_tensor
 
-    return copy.deepcopy(module).double()(to_tensor(X, dtype=torch.float64))
+    net = copy.deepcopy(module).double()
+    with torch.no_grad():
+        return map_row_chunks(lambda block: net(to_tensor(block, dtype=torch.float64)), X)
 
 
 class ModuleLogitsMixin:
