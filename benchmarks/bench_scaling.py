@@ -5,7 +5,13 @@ memory or warm caches: a *fit* process generates the data at n rows, times one e
 training (or the whole fit where the method has no epochs) and pickles the model; a
 *predict* process loads it, generates n fresh rows and times ``predict`` / ``sample``.
 Peak memory is the highest resident set size a 2 ms poller saw during the call, above the
-process's size just before it (data and model already in memory). A cell that runs past
+process's size just before it (data and model already in memory, and one warm-up call on
+16 rows made: torch's first call loads kernels worth up to 200 MB, whatever n), measured
+in a separate pass with ``MALLOC_MMAP_THRESHOLD_=65536``, so that glibc returns freed
+blocks at once and the resident set follows the live memory (with glibc's default adaptive
+threshold the first large call's freed blocks stay resident: 240 MB instead of 21 MB for
+``AdversarialClassifier.predict_proba`` on 100,000 rows). Times come from the time pass,
+with glibc's defaults (the setting slows allocation-heavy code). A cell that runs past
 ``--cap`` seconds is stopped; its time and those of the larger sizes are extrapolated
 from the exponent of the two largest measured sizes (marked ``~``).
 
@@ -317,6 +323,7 @@ def run_cell(name: str, n: int, phase: str, path: str) -> dict:
         Path(path).write_bytes(pickle.dumps(model))
         return {"s": seconds, "mb": mem.mb}
     model = pickle.loads(Path(path).read_bytes())
+    _call(case, model, X[:16], None, 16)  # warm-up: torch's one-time kernel/library loads
     with PeakRSS() as mem:
         start = time.perf_counter()
         out = _call(case, model, X, y, n)
@@ -325,11 +332,13 @@ def run_cell(name: str, n: int, phase: str, path: str) -> dict:
     return {"s": seconds, "mb": mem.mb, "out_mb": out_mb}
 
 
-def spawn(name, n, phase, path, cap) -> dict | None:
-    """One cell in a fresh process; None when it runs past the cap."""
+def spawn(name, n, phase, path, cap, malloc: bool = False) -> dict | None:
+    """One cell in a fresh process; None when it runs past the cap. ``malloc``: glibc
+    returns freed blocks at once (the memory pass; it slows allocation-heavy code)."""
     cmd = [sys.executable, str(HERE), "--cell", name, str(n), phase, path]
+    env = dict(os.environ, **({"MALLOC_MMAP_THRESHOLD_": "65536"} if malloc else {}))
     try:
-        res = subprocess.run(cmd, capture_output=True, text=True, timeout=cap, check=True)
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=cap, check=True, env=env)
     except subprocess.TimeoutExpired:
         return None
     except subprocess.CalledProcessError as err:  # reported in the table, the sweep goes on
@@ -349,13 +358,14 @@ def exponent(sizes, seconds) -> float:
 
 
 def extrapolate(sizes, cells, key="s"):
-    """Fill the capped cells from the exponent of the measured ones; mark them."""
+    """Fill the capped or skipped cells from the measured ones; mark them."""
     measured = [c.get(key) if c else None for c in cells]
     if all(v is None for v in measured):
         return [(math.nan, False)] * len(sizes), math.nan
     b = exponent(sizes, measured)
     last = max(i for i, v in enumerate(measured) if v is not None)
-    guess = [measured[last] * (n / sizes[last]) ** b for n in sizes]
+    # at least linear: small sizes are dominated by fixed costs
+    guess = [measured[last] * (n / sizes[last]) ** max(b, 1.0) for n in sizes]
     filled = [
         (math.nan, False) if c and "error" in c else (v, False) if v is not None else (g, True)
         for v, g, c in zip(measured, guess, cells, strict=True)
@@ -364,13 +374,13 @@ def extrapolate(sizes, cells, key="s"):
 
 
 def _worth_running(cells, sizes, n, cap) -> bool:
-    """False once a smaller size was capped, or when a linear guess from it exceeds three
+    """False once a smaller size was capped, or when a linear guess from it exceeds 1.5
     caps (fixed costs make guesses from small sizes pessimistic)."""
     if not cells:
         return True
     if cells[-1] is None or "error" in cells[-1]:
         return False
-    return cells[-1]["s"] * n / sizes[len(cells) - 1] < 3 * cap
+    return cells[-1]["s"] * n / sizes[len(cells) - 1] < 1.5 * cap
 
 
 def sweep_case(name, sizes, cap, tmp) -> dict:
@@ -388,6 +398,20 @@ def sweep_case(name, sizes, cap, tmp) -> dict:
     return {"fit": fits, "predict": preds}
 
 
+def memory_pass(name, sizes, timed, cap, tmp) -> list:
+    """Predict/sample peak memory with ``malloc``: one model fitted at the smallest size
+    (at each size where predict needs the training rows' vocabulary), and no cell whose
+    time was capped in the time pass."""
+    cells, path = [], os.path.join(tmp, f"mem_{abs(hash(name))}.pkl")
+    for i, n in enumerate(sizes):
+        if i == 0 or not cases()[name].fresh_rows:
+            spawn(name, n if i else sizes[0], "fit", path, cap)
+        ok = timed is None or (i < len(timed) and timed[i] and "s" in timed[i])
+        cells.append(spawn(name, n, "predict", path, cap, malloc=True) if ok else None)
+        print(f"  {name} n={n}: memory {cells[-1]}", flush=True)
+    return cells
+
+
 def _fmt(value, approx, digits=2):
     if math.isnan(value):
         return "err"
@@ -403,8 +427,9 @@ def table_rows(results, sizes):
     for name, res in results.items():
         fit, bf = extrapolate(sizes, res["fit"])
         pred, bp = extrapolate(sizes, res["predict"])
-        mem = [c.get("mb") if c else None for c in res["predict"]]
-        out = [c.get("out_mb") if c else None for c in res["predict"]]
+        memory = res.get("memory", res["predict"])
+        mem = [c.get("mb") if c else None for c in memory]
+        out = [c.get("out_mb") if c else None for c in memory]
         rows.append(
             [name, cases()[name].fit_unit]
             + [_fmt(*c) for c in fit]
@@ -435,12 +460,15 @@ def plot(results, sizes, out):
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(13, 5.5))
-    for name, res in results.items():
+    for i, (name, res) in enumerate(results.items()):
+        color = plt.cm.tab20(i % 20)
         for ax, key in zip(axes, ("fit", "predict"), strict=True):
             vals, _ = extrapolate(sizes, res[key])
             style = "--" if cases()[name].peer_of else "-"
-            ax.loglog(sizes, [v for v, _ in vals], style, marker="o", label=name)
-    titles = ("fit (see the unit column)", "predict / sample n rows")
+            ax.loglog(sizes, [v for v, _ in vals], style, color=color, label=name)
+            for n, (v, approx) in zip(sizes, vals, strict=True):  # hollow: extrapolated
+                ax.plot(n, v, "o", color=color, mfc="white" if approx else color)
+    titles = ("fit (see the unit column)", "predict / sample n rows (hollow: extrapolated)")
     for ax, title in zip(axes, titles, strict=True):
         ax.loglog(sizes, [1e-3 * n / sizes[0] for n in sizes], ":k", label="slope 1")
         ax.set(xlabel="n", ylabel="seconds (one thread)", title=title)
@@ -453,9 +481,10 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 100_000])
     p.add_argument("--cap", type=float, default=300.0)
-    p.add_argument("--only", nargs="+", default=None)
+    p.add_argument("--only", nargs="*", default=None, help="rows to measure (none: report)")
     p.add_argument("--million", action="store_true", help="also DP-Morse at n = 1M")
     p.add_argument("--store", default=None, help="JSON file of the cells: --only updates it")
+    p.add_argument("--passes", nargs="+", default=["time", "memory"], choices=["time", "memory"])
     p.add_argument("--cell", nargs=4, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.cell:
@@ -465,8 +494,12 @@ def main():
     store = Path(args.store) if args.store else None
     results = json.loads(store.read_text()) if store and store.exists() else {}
     with tempfile.TemporaryDirectory() as tmp:
-        for name in args.only or list(cases()):
-            results[name] = sweep_case(name, args.sizes, args.cap, tmp)
+        for name in list(cases()) if args.only is None else args.only:
+            if "time" in args.passes:
+                results[name] = sweep_case(name, args.sizes, args.cap, tmp)
+            if "memory" in args.passes:
+                timed = results.get(name, {}).get("predict")
+                results[name]["memory"] = memory_pass(name, args.sizes, timed, args.cap, tmp)
             if store:
                 store.write_text(json.dumps(results, indent=1))
     if args.million:
@@ -487,15 +520,19 @@ def report(results, args):
         + ["predict exponent"]
         + [f"predict peak MB (output MB), n={n}" for n in ns]
     )
+    million = results.pop("_million", None)
+    results = {name: results[name] for name in cases() if name in results}
     body = markdown_table(header, table_rows(results, sizes))
     notes = [
-        f"One thread per cell; cap {args.cap:.0f} s per cell (`~`: extrapolated from the "
-        "exponent). Exponents: log-log slope between the two largest measured sizes. "
-        "Predict/sample memory: peak resident set above the process before the call.",
+        f"One thread per cell; cap {args.cap:.0f} s per cell (`~`: not measured, extrapolated "
+        "with the larger of the exponent and 1). Exponents: log-log slope between the two "
+        "largest measured sizes. Predict/sample memory: peak resident set above the process "
+        "before the call, after a 16-row warm-up call, in a separate pass with "
+        "MALLOC_MMAP_THRESHOLD_=65536 (see the script's docstring); the output's own size in "
+        "brackets. Peers: dashed in the figure.",
     ]
-    if "_million" in results:
-        notes.append(results.pop("_million"))
-    results = {name: results[name] for name in cases() if name in results}
+    if million:
+        notes.append(million)
     fig = Path(__file__).parent / "results" / "scaling.png"
     plot(results, sizes, fig)
     text = "\n\n".join(notes) + "\n\n" + body + "\n\n![scaling](scaling.png)"
