@@ -48,3 +48,18 @@ def test_demo_without_sections(tmp_path):
     lines = []
     assert run_demo(tmp_path, sections=[], stream=lines.append) == 0
     assert "no estimators" in lines[0]
+
+
+def test_cats_demo_section_reaches_the_user_without_warnings(tmp_path):
+    """The happy path is quiet: no FutureWarning (sktime's remember_data) or other warning
+    reaches the demo's reader, and CATS beats the seasonal naive forecast."""
+    import warnings
+
+    from sklpriv._demo import demo_cats
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = demo_cats(tmp_path)
+    assert [str(w.message)[:80] for w in caught] == []
+    row = result.rows[0]
+    assert row["value"] < row["baseline value"], row
