@@ -8,7 +8,7 @@ PIP := $(PY) -m pip
 TORCH := torch==2.13.0
 DATA ?= ../shared/data
 
-.PHONY: demo test lint docs docs-check bench peers clean
+.PHONY: demo test lint docs docs-check bench peers peers-timebridge clean
 
 $(VENV)/.torch:
 	$(PYTHON) -m venv $(VENV)
@@ -52,7 +52,18 @@ $(PEERS)/.installed:
 	$(PEERS)/bin/pip install --quiet $(TORCH) && $(PEERS)/bin/pip install --quiet "ctgan>=0.10"
 	touch $@
 
+# the authors' TimeBridge code (bench_timebridge_reference.py runs it from a checkout given
+# with --reference): its GRU metrics need TensorFlow 2.13-2.15 (TF1 graph mode, numpy < 2)
+TB_PEER := .venv-timebridge
+TB_DEPS := "tensorflow-cpu==2.15.1" "numpy<2" einops ema-pytorch==0.2.1 pandas scipy \
+	scikit-learn pyyaml tqdm numba matplotlib seaborn statsmodels
+$(TB_PEER)/.installed:
+	$(PYTHON) -m venv $(TB_PEER)
+	$(TB_PEER)/bin/pip install --quiet $(TORCH) && $(TB_PEER)/bin/pip install --quiet $(TB_DEPS)
+	touch $@
+
 peers: $(PEERS)/.installed
+peers-timebridge: $(TB_PEER)/.installed
 
 clean:
-	rm -rf $(VENV) $(PEERS) sklpriv-demo docs/_build
+	rm -rf $(VENV) $(PEERS) $(TB_PEER) sklpriv-demo docs/_build

@@ -84,15 +84,19 @@ def evaluate(real, fake, repeats):
     return out
 
 
-def fitted(name, prior, X, args):
-    """The fitted generator and its fit seconds (read from ``--cache`` when there)."""
+def fitted(name, prior, X, args, params=None):
+    """The fitted generator and its fit seconds (read from ``--cache`` when there);
+    ``params``: further ``TimeBridgeGenerator`` settings (part of the cache key)."""
+    params = params or {}
     path = None
     if args.cache:
-        path = Path(args.cache) / f"{name}-{prior}-{args.max_steps}-{args.device or 'auto'}.pkl"
+        key = "".join(f"-{k}={v}" for k, v in sorted(params.items()))
+        stem = f"{name}-{prior}-{args.max_steps}-{args.device or 'auto'}{key}"
+        path = Path(args.cache) / f"{stem}.pkl"
         if path.exists():
             return pickle.loads(path.read_bytes())
     gen = TimeBridgeGenerator(
-        prior=prior, max_steps=args.max_steps, device=args.device, random_state=0
+        prior=prior, max_steps=args.max_steps, device=args.device, random_state=0, **params
     )
     t0 = time.perf_counter()
     gen.fit(X)

@@ -224,6 +224,9 @@ def test_custom_module_class_and_instance(digits):
     before = inst.fc.weight.detach().clone()
     DPSATClassifier(module=inst, random_state=0, **FAST).fit(X, y)
     assert torch.equal(inst.fc.weight, before)  # the user's instance is not trained
+    inst.eval()  # a pre-trained model often comes in eval mode: its copy trains anyway
+    tuned = DPSATClassifier(module=inst, random_state=0, **FAST).fit(X, y)
+    assert not inst.training and not torch.equal(tuned.module_.fc.weight, before)
     bn = torch.nn.Sequential(
         torch.nn.Linear(X.shape[1], 8), torch.nn.BatchNorm1d(8), torch.nn.Linear(8, 10)
     )

@@ -93,12 +93,17 @@ def test_ema_equals_the_hand_computed_average():
     torch.testing.assert_close(net.weight.detach(), avg)
 
 
-def test_ema_every_k_steps_with_power_warmup():
-    net, rec, _ = _fit(callbacks=[EMA(0.99, every=3, warmup="power")])
+@pytest.mark.parametrize("warmup", ["power", "ema_pytorch"])
+def test_ema_every_k_steps_with_power_warmup(warmup):
+    net, rec, _ = _fit(callbacks=[EMA(0.99, every=3, warmup=warmup)], max_epochs=40)
+    assert len(rec.after_step) == 160  # past ema_pytorch's copy phase of 100 steps
     torch.manual_seed(0)
     avg = torch.nn.Linear(1, 1).weight.detach().clone()
-    for u, w in enumerate(rec.after_step[2::3]):
-        d = min(0.99, 1 - (2 + u) ** (-2 / 3))
+    for u, (step, w) in enumerate(list(enumerate(rec.after_step, start=1))[2::3]):
+        if warmup == "power":  # counted in updates
+            d = min(0.99, 1 - (2 + u) ** (-2 / 3))
+        else:  # ema_pytorch's clock: optimiser steps, a copy up to step 100
+            d = 0.0 if step <= 100 else min(0.99, 1 - (1 + step - 100) ** (-2 / 3))
         avg = d * avg + (1 - d) * w
     torch.testing.assert_close(net.weight.detach(), avg)
 

@@ -304,3 +304,24 @@ def test_data_spanning_more_than_the_float64_range(sines):
     assert (S / 1.7e308).std() > 0.1  # not collapsed onto one value
     assert np.isfinite(filled).all() and np.isfinite(gen.score(X))
     np.testing.assert_array_equal(filled[:, :3], X[:2, :3])
+
+
+@pytest.mark.parametrize("L", [24, 25, 7, 4])
+def test_seasonal_block_is_the_inverse_dft_of_its_top_k_frequencies(L):
+    """Diffusion-TS' seasonal term: sum over the top-k non-constant frequencies f of
+    2 / L |X_f| cos(2 pi f t / L + angle X_f), k = floor(log L) (analytic, by hand)."""
+    from sklpriv.generative._net import _Seasonal
+
+    h = torch.randn(3, L, 4, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    spec = np.fft.rfft(h.numpy(), axis=1)
+    n_freq = spec.shape[1] - 1 - (L % 2 == 0)
+    k = min(max(int(np.log(L)), 1), n_freq)
+    expected = np.zeros(h.shape)
+    t = np.arange(L)
+    for b in range(3):
+        for d in range(4):
+            coef = spec[b, 1 : 1 + n_freq, d]
+            for f in np.argsort(-np.abs(coef))[:k] + 1:
+                z = spec[b, f, d]
+                expected[b, :, d] += 2 / L * np.abs(z) * np.cos(2 * np.pi * f * t / L + np.angle(z))
+    np.testing.assert_allclose(_Seasonal()(h).numpy(), expected, atol=1e-12)

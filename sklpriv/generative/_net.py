@@ -80,15 +80,11 @@ class _Seasonal(nn.Module):
         k = min(max(int(math.log(L)), 1), n_freq)
         if k < 1:
             return torch.zeros_like(h)
-        spec = spec[:, 1 : 1 + n_freq]
-        idx = spec.abs().topk(k, dim=1).indices  # (B, k, d)
-        top = spec.gather(1, idx)
-        freq = (idx + 1).float() / L  # cycles per step
-        t = torch.arange(L, device=h.device, dtype=h.dtype)[None, :, None, None]
-        wave = top.abs()[:, None] * torch.cos(
-            2 * math.pi * freq[:, None] * t + top.angle()[:, None]
-        )
-        return 2 * wave.sum(dim=2) / L  # the inverse DFT restricted to the k frequencies
+        idx = spec[:, 1 : 1 + n_freq].abs().topk(k, dim=1).indices + 1  # (B, k, d)
+        kept = torch.zeros_like(spec).scatter(1, idx, spec.gather(1, idx))
+        # the inverse DFT restricted to the k frequencies: 2 / L sum_k |X_k| cos(2 pi f_k t
+        # + angle X_k), computed as one irfft of the spectrum with every other bin zeroed
+        return torch.fft.irfft(kept, n=L, dim=1)
 
 
 class _EncoderBlock(nn.Module):

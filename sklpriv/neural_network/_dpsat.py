@@ -138,6 +138,7 @@ class _BaseDPSAT(BaseEstimator):
     # ---- building -------------------------------------------------------------------------
     def _build_module_for(self, n_features: int, n_outputs: int) -> torch.nn.Module:
         module = build_module(self.module, self.hidden_layer_sizes, n_features, n_outputs)
+        module.train()  # the copy trains, even when a pre-trained instance came in eval mode
         errors = ModuleValidator.validate(module, strict=False)
         if errors:
             raise ValueError(

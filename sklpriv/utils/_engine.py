@@ -163,13 +163,19 @@ def _on_device(batch, device):
     return tuple(None if v is None else to_device(v, device) for v in unpack_data(batch))
 
 
+_POWER_AFTER = 100  # ema_pytorch's default update_after_step
+
+
 class EMA(Callback):
     """Polyak averaging of the weights (an exponential moving average).
 
     Every ``every`` optimiser steps, ``torch.optim.swa_utils.AveragedModel`` updates the
     average with decay ``min(decay, warm-up)``: ``warmup="linear"`` uses
-    ``(1 + s) / (10 + s)`` at step ``s`` (the average starts short), ``"power"`` uses
-    ``1 - (1 + u)**(-2/3)`` at the ``u``-th update (ema_pytorch's warm-up). The averaged
+    ``(1 + s) / (10 + s)`` at step ``s`` (the average starts short); ``"power"`` uses
+    ``1 - (2 + u)**(-2/3)`` at the ``u``-th update (ema_pytorch's curve, counted in
+    updates); ``"ema_pytorch"`` is ema_pytorch's warm-up exactly, counted in optimiser
+    steps like it: a copy of the weights up to step 100, then ``1 - (1 + s - 100)**(-2/3)``
+    (with ``every=10``, ``"power"`` reaches a decay 10 times later). The averaged
     weights are swapped into the module for validation and at each epoch's end (so
     early-stopping snapshots hold them) and stay there after training.
 
@@ -179,7 +185,7 @@ class EMA(Callback):
         Largest decay.
     every : int, default=1
         Steps between updates.
-    warmup : {"linear", "power"}, default="linear"
+    warmup : {"linear", "power", "ema_pytorch"}, default="linear"
         The warm-up of the decay.
     exclude : tuple of str, default=()
         Parameters whose name contains one of these keep their iterates (e.g. posterior
@@ -202,6 +208,10 @@ class EMA(Callback):
         """The decay of the update at optimiser step ``step`` (``n_updates`` before it)."""
         if self.warmup == "power":
             return min(self.decay, 1.0 - (2.0 + n_updates) ** (-2.0 / 3.0))
+        if self.warmup == "ema_pytorch":
+            if step <= _POWER_AFTER:
+                return 0.0  # ema_pytorch's update_after_step: the average copies the weights
+            return min(self.decay, 1.0 - (1.0 + step - _POWER_AFTER) ** (-2.0 / 3.0))
         return min(self.decay, (1.0 + step) / (10.0 + step))
 
     def initialize(self):
