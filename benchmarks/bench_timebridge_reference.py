@@ -237,7 +237,8 @@ def main(argv=None):
     rows, n_rows = [], {}
     for name in names:
         rows += rows_for(args, copy, name, folder)
-        n_rows[name] = min(args.n_samples or len(load(name, folder)), len(load(name, folder)))
+        n_windows = len(load(name, folder))
+        n_rows[name] = min(args.n_samples or n_windows, n_windows)
     body = describe(args, n_rows) + "\n\n" + markdown_table(HEADER, rows)
     command = "python benchmarks/bench_timebridge_reference.py " + " ".join(sys.argv[1:])
     write_result(args.name, "TimeBridge: sklpriv and the authors' code", body, command)
