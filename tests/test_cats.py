@@ -121,6 +121,37 @@ def test_beats_naive_on_log_airline():
     assert err < 0.5 * naive and err < seasonal, (err, naive, seasonal)
 
 
+@pytest.mark.parametrize(
+    "schedule, factors",
+    [
+        ("halving", [1, 0.5, 0.5, 0.25, 0.25]),  # the reference's type2
+        ("halving_each_epoch", [1, 0.5, 0.25, 0.125, 0.0625]),  # its type1
+        ("constant", [1, 1, 1, 1, 1]),
+    ],
+)
+def test_lr_schedules_follow_the_reference(schedule, factors):
+    from skorch.callbacks import Callback
+
+    class RecordLR(Callback):
+        def on_epoch_begin(self, net, **kwargs):
+            net.history.record("lr_seen", net.optimizer_.param_groups[0]["lr"])
+
+    f = CATSForecaster(
+        **TINY,
+        max_epochs=5,
+        lr=1e-3,
+        lr_schedule=schedule,
+        validation_fraction=0.0,
+        callbacks=[RecordLR()],
+        random_state=0,
+    )
+    f.fit(noisy_sine(200), fh=np.arange(1, 7))
+    np.testing.assert_allclose(f.net_.history[:, "lr_seen"], 1e-3 * np.array(factors))
+    assert f._final_lr_factor() == pytest.approx(
+        {"halving": 0.25, "halving_each_epoch": 0.5**4, "constant": 1.0}[schedule]
+    )
+
+
 # ---- data types, update, determinism ------------------------------------------------------
 def test_multivariate_dataframe_in_dataframe_out_in_data_units():
     y = two_channel()

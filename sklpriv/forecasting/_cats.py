@@ -55,10 +55,12 @@ class CATSForecaster(BaseForecaster):
         as in the paper.
     lr : float, default=1e-3
         Adam learning rate.
-    lr_schedule : {"halving", "constant"}, default="halving"
+    lr_schedule : {"halving", "halving_each_epoch", "constant"}, default="halving"
         ``"halving"``: the reference's ``type2`` schedule, lr halved at epochs 2, 4, 6, 8
         and 10, then constant (made for data sets with hundreds of batches per epoch);
-        ``"constant"``: for short series with few batches per epoch.
+        ``"halving_each_epoch"``: the reference's ``type1``, halved after every epoch (the
+        authors' ETTh2 scripts); ``"constant"``: for short series with few batches per
+        epoch.
     batch_size : int, default=32
     max_epochs : int, default=30
     patience : int, default=10
@@ -155,7 +157,7 @@ class CATSForecaster(BaseForecaster):
         "qam_end": [Interval(Real, 0, 1, closed="left"), None],
         "share_queries": ["boolean"],
         "lr": [Interval(Real, 0, None, closed="neither")],
-        "lr_schedule": [StrOptions({"halving", "constant"})],
+        "lr_schedule": [StrOptions({"halving", "halving_each_epoch", "constant"})],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "patience": [Interval(Integral, 1, None, closed="left")],
@@ -437,6 +439,12 @@ class CATSForecaster(BaseForecaster):
                     step_every="epoch",
                 )
             )
+        elif self.lr_schedule == "halving_each_epoch":  # the reference's type1
+            schedule.append(
+                LRScheduler(
+                    policy=torch.optim.lr_scheduler.ExponentialLR, gamma=0.5, step_every="epoch"
+                )
+            )
         return fit_net(
             net,
             self._objective,
@@ -572,7 +580,11 @@ class CATSForecaster(BaseForecaster):
         return self
 
     def _final_lr_factor(self) -> float:
-        return _halve_every_two(self.max_epochs) if self.lr_schedule == "halving" else 1.0
+        if self.lr_schedule == "halving":
+            return _halve_every_two(self.max_epochs)
+        if self.lr_schedule == "halving_each_epoch":  # the last epoch's, as for "halving"
+            return 0.5 ** (self.max_epochs - 1)
+        return 1.0
 
     # ---- interpretability ---------------------------------------------------------------
     def cross_attention(self, y=None, layer: int = -1):
