@@ -254,7 +254,7 @@ def _cats_figure(plt, est, y_train, y_test, pred, naive, err, err_naive):
     return fig
 
 
-def demo_timebridge(out: Path) -> DemoResult:
+def demo_timebridge(out: Path, max_steps: int = 1500) -> DemoResult:
     """TimeBridgeGenerator on sines: generated vs real windows, against its own GP prior."""
     import matplotlib
 
@@ -272,7 +272,7 @@ def demo_timebridge(out: Path) -> DemoResult:
     # 1,500 steps and 20 sampler steps: smooth windows in about a minute (500 steps and 10
     # sampler steps gave visibly jagged ones)
     est = TimeBridgeGenerator(
-        d_model=32, batch_size=64, lr=2e-3, max_steps=1500, sampling_steps=20, random_state=0
+        d_model=32, batch_size=64, lr=2e-3, max_steps=max_steps, sampling_steps=20, random_state=0
     ).fit(X)
     real = make_sines(400, n_timesteps=24, n_features=3, random_state=1)
     fake = est.sample(400, random_state=0)
