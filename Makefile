@@ -27,8 +27,12 @@ $(VENV)/.installed-%: pyproject.toml $(VENV)/.torch
 demo: $(VENV)/.installed-plot
 	$(PY) -m sklpriv demo --out sklpriv-demo
 
+# two worker processes (pytest-xdist), one test file each at a time: the tests run torch on
+# one thread (tests/conftest.py), so a 2-core machine runs the suite in about half the time;
+# module fixtures stay in one worker. TEST_WORKERS=0 runs it in this process.
+TEST_WORKERS ?= 2
 test: $(VENV)/.installed-dev
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 lint: $(VENV)/.installed-dev
 	$(PY) -m ruff check .

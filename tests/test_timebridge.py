@@ -19,7 +19,6 @@ from sklpriv.generative._bridge import (
     uniform_times,
 )
 from sklpriv.generative._priors import fit_prior, interpolation_prior, sample_prior
-from sklpriv.metrics import discriminative_score
 
 TINY = dict(d_model=16, n_heads=2, max_steps=20, batch_size=32, sampling_steps=4)
 
@@ -256,22 +255,26 @@ def test_conditional_sampling(fitted, sines):
 
 
 def test_it_learns_sines():
-    """A short fit makes generated sines much harder to tell from real ones than the
-    samples of the untrained network (standard normal prior: the GP prior alone is already
-    close to sines)."""
+    """A short fit brings the samples' per-time mean and sd and their roughness (mean
+    absolute step) close to real sines', which the untrained network's samples are far from
+    (standard normal prior: the GP prior alone is already close to sines), and raises the
+    score of held-out windows. The GRU discriminator (30 s here) is tested in test_metrics."""
     X = make_sines(2000, n_timesteps=12, n_features=2, random_state=0)
-    params = dict(prior="normal", d_model=32, n_heads=4, batch_size=64, sampling_steps=10, lr=2e-3)
-    trained = TimeBridgeGenerator(**params, max_steps=400, random_state=0).fit(X)
-    untrained = TimeBridgeGenerator(**params, max_steps=1, random_state=0).fit(X)
     real = make_sines(400, n_timesteps=12, n_features=2, random_state=1)
-    d_trained = discriminative_score(
-        real, trained.sample(400, random_state=0), n_iter=2000, random_state=0
-    )
-    d_untrained = discriminative_score(
-        real, untrained.sample(400, random_state=0), n_iter=2000, random_state=0
-    )
-    assert d_untrained > 0.3
-    assert d_trained < 0.5 * d_untrained
+    params = dict(prior="normal", d_model=32, n_heads=4, batch_size=64, sampling_steps=10, lr=2e-3)
+
+    def gaps(est):
+        fake = est.sample(400, random_state=0)
+        mean_gap = np.abs(fake.mean(0) - real.mean(0)).mean()
+        sd_gap = np.abs(fake.std(0) - real.std(0)).mean()
+        rough = np.abs(np.abs(np.diff(fake, axis=1)).mean() - np.abs(np.diff(real, axis=1)).mean())
+        return np.array([mean_gap + sd_gap, rough])
+
+    trained = TimeBridgeGenerator(**params, max_steps=300, random_state=0).fit(X)
+    untrained = TimeBridgeGenerator(**params, max_steps=1, random_state=0).fit(X)
+    g_trained, g_untrained = gaps(trained), gaps(untrained)
+    assert (g_untrained > 0.05).all()  # noise, not sines
+    assert (g_trained < 0.3 * g_untrained).all(), (g_trained, g_untrained)
     assert trained.score(real) > untrained.score(real)
 
 
@@ -329,7 +332,7 @@ def test_plot_samples(fitted, sines):
 def test_demo_section(tmp_path):
     from sklpriv._demo import demo_timebridge
 
-    res = demo_timebridge(tmp_path, max_steps=300)  # the plumbing; the demo runs 1,500
+    res = demo_timebridge(tmp_path, max_steps=100)  # the plumbing; the demo runs 1,500
     assert (tmp_path / res.figures[0]).exists()
     row = res.rows[0]
     assert row["value"] < row["baseline value"]

@@ -954,7 +954,8 @@ class BayesNAMRegressor(RegressorMixin, _BaseBayesNAM):
         return float(np.sqrt(np.mean([m.noise**2 for m in self.members_])))
 
     @property
-    def noise_std_(self):
+    def noise_std_(self) -> float:
+        """Learned observation noise sd in the units of ``y`` (the members' rms noise)."""
         check_is_fitted(self)
         return self._noise() * self.y_scale_
 
