@@ -243,6 +243,9 @@ def main(argv=None):
     )
     args = p.parse_args(argv)
     args.device = None
+    # the runner runs in the prepared copy: a relative --python must not depend on that
+    # (absolute, not resolved: a venv's python is a symlink to the base interpreter)
+    args.python = str(Path(args.python).absolute())
     reference = Path(args.reference or "")
     if not args.reference or not (reference / "main.py").exists():
         print(f"skipped: --reference {args.reference!r} is not a TimeBridge checkout")
