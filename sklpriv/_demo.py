@@ -313,10 +313,15 @@ def demo_timebridge(out: Path, max_steps: int = 1500) -> DemoResult:
             f"A {est.n_parameters_:,}-parameter TimeBridge fitted for {est.n_iter_} steps on "
             f"2,000 sine windows: a GRU tells its samples from real windows with discriminative "
             f"score {d_fake:.3f} (0 = indistinguishable), against {d_prior:.3f} for the GP "
-            "prior draws the bridge starts from. A demo-sized run: some samples still "
-            "overshoot the data's range and are clipped at its top (flat runs at 1.0), and a "
-            "gradient-boosting discriminator still tells them apart; the full protocol "
-            "(10,000 windows, 12,000 steps) is in benchmarks/results/timebridge_12000.md."
+            "prior draws the bridge starts from. A demo-sized run: the samples still carry "
+            "small wiggles, some overshoot the data's range and are clipped at its top (flat "
+            "runs at 1.0), and a gradient-boosting discriminator tells them apart. The full "
+            "protocol (window 24, 12,000 steps of 128 windows, about 30 minutes on two CPU "
+            "cores) reaches a discriminative score of 0.033 and a context-FID of 0.030 on "
+            "10,000 sines (Diffusion-TS publishes 0.006 and 0.006), and on stocks a "
+            "context-FID of 0.310 by sklpriv.metrics and 0.147 by the authors' own metric "
+            "code, Diffusion-TS's published figure (benchmarks/results/timebridge_12000*.md, "
+            "timebridge_reference_12000.md)."
         ),
     )
 
