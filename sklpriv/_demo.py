@@ -316,12 +316,13 @@ def demo_timebridge(out: Path, max_steps: int = 1500) -> DemoResult:
             "prior draws the bridge starts from. A demo-sized run: the samples still carry "
             "small wiggles, some overshoot the data's range and are clipped at its top (flat "
             "runs at 1.0), and a gradient-boosting discriminator tells them apart. The full "
-            "protocol (window 24, 12,000 steps of 128 windows, about 30 minutes on two CPU "
+            "protocol (window 24, 12,000 steps of 128 windows, 20-30 minutes on two CPU "
             "cores) reaches a discriminative score of 0.033 and a context-FID of 0.030 on "
-            "10,000 sines (Diffusion-TS publishes 0.006 and 0.006), and on stocks a "
+            "10,000 sines by sklpriv.metrics, 0.016 and 0.010 by the authors' own metric "
+            "code (Diffusion-TS publishes 0.006 and 0.006), and on stocks a "
             "context-FID of 0.310 by sklpriv.metrics and 0.147 by the authors' own metric "
             "code, Diffusion-TS's published figure (benchmarks/results/timebridge_12000*.md, "
-            "timebridge_reference_12000.md)."
+            "timebridge_reference_12000*.md)."
         ),
     )
 
